@@ -1,0 +1,169 @@
+// Command vigil watches machine-learning models in production. See README.md.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+
+	"github.com/vigilml/vigil/monitor"
+)
+
+// Set by the linker: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
+var (
+	version = "dev"
+	commit  = ""
+	date    = ""
+)
+
+const usage = `vigil watches machine-learning models in production.
+
+Usage:
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--log.level LEVEL] [--log.format FORMAT]
+  vigil check config FILE
+  vigil version
+
+Run "vigil COMMAND --help" for a command's flags.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "run":
+		return runDaemon(args[1:], stderr)
+	case "check":
+		if len(args) < 2 || args[1] != "config" {
+			fmt.Fprintln(stderr, "usage: vigil check config FILE")
+			return 2
+		}
+		return checkConfig(args[2:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "vigil: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func versionString() string {
+	c, d := commit, date
+	if info, ok := debug.ReadBuildInfo(); ok && c == "" {
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				c = s.Value
+			case "vcs.time":
+				d = s.Value
+			}
+		}
+	}
+	return fmt.Sprintf("vigil %s (commit %s, built %s, %s)", version, orUnknown(c), orUnknown(d), runtimeVersion())
+}
+
+func runtimeVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		return info.GoVersion
+	}
+	return "go"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+func runDaemon(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vigil run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config.file", "vigil.yaml", "configuration file")
+	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
+	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
+	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
+	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	logCfg.Writer = stderr
+	logger := promslog.New(logCfg)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m, err := monitor.New(monitor.Options{
+		ConfigFile:    *configFile,
+		ListenAddress: *listen,
+		Logger:        logger,
+		Version:       version,
+	})
+	if err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := m.Start(); err != nil {
+		logger.Error("cannot start", "err", err)
+		return 1
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			// Reload logs its own outcome.
+			_ = m.Reload(ctx)
+		case <-ctx.Done():
+			logger.Info("shutting down", "reason", "signal")
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := m.Stop(sctx); err != nil {
+				logger.Error("unclean shutdown", "err", err)
+				return 1
+			}
+			return 0
+		}
+	}
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprintln(stderr, "usage: vigil check config FILE")
+		return 2
+	}
+	cfg, err := monitor.LoadFile(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "FAILED: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "SUCCESS: %s is valid vigil config\n", args[0])
+	fmt.Fprintf(stdout, "  evaluation every %s, %d model(s)\n", cfg.Global.EvaluationInterval, len(cfg.Models))
+	for _, mc := range cfg.Models {
+		win := fmt.Sprintf("last %d events", mc.Window.Size)
+		if mc.Window.Duration > 0 {
+			win = "last " + mc.Window.Duration.String()
+		}
+		ref := "window before the current one"
+		if mc.Reference.Window == "first" {
+			ref = fmt.Sprintf("first %d predictions", mc.Reference.Size)
+		}
+		fmt.Fprintf(stdout, "  - %s (%s): %d feature(s), window %s, reference %s, labels wait %s\n",
+			mc.Name, mc.Task, len(mc.Features), win, ref, mc.Labels.TTL)
+	}
+	return 0
+}

@@ -1,0 +1,315 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/vigilml/vigil/monitor/event"
+)
+
+// maxErrorsReported bounds the per-record errors an ingest response lists; the counts
+// always cover every record.
+const maxErrorsReported = 1000
+
+// ReasonUnknownModel is the rejection reason for events of undeclared models.
+const ReasonUnknownModel event.Reason = "unknown_model"
+
+// IngestResponse is the body of every answer to an ingest request that had records.
+type IngestResponse struct {
+	Accepted int `json:"accepted"`
+	Rejected int `json:"rejected"`
+	// Errors names each rejected record (at most 1000; ErrorsTruncated says when more were).
+	Errors          []IngestError `json:"errors"`
+	ErrorsTruncated bool          `json:"errors_truncated,omitempty"`
+}
+
+// IngestError names one rejected record of a batch.
+type IngestError struct {
+	Index  int          `json:"index"`
+	Reason event.Reason `json:"reason"`
+	Error  string       `json:"error"`
+}
+
+// Handler is the daemon's HTTP API.
+func (m *Monitor) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/predictions", m.ingest(kindPrediction))
+	mux.HandleFunc("POST /api/v1/labels", m.ingest(kindLabel))
+	mux.HandleFunc("POST /api/v1/models/{model}/predictions", m.ingest(kindPrediction))
+	mux.HandleFunc("POST /api/v1/models/{model}/labels", m.ingest(kindLabel))
+	mux.HandleFunc("GET /api/v1/models", m.listModels)
+	mux.HandleFunc("GET /api/v1/models/{model}", m.getModel)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelError), Registry: m.reg,
+	}))
+	for _, p := range []string{"/healthz", "/-/healthy"} {
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "OK") })
+	}
+	for _, p := range []string{"/readyz", "/-/ready"} {
+		mux.HandleFunc("GET "+p, m.readyz)
+	}
+	mux.HandleFunc("POST /-/reload", m.reloadHandler)
+	mux.HandleFunc("GET /{$}", m.statusPage)
+	return mux
+}
+
+type eventKind int
+
+const (
+	kindPrediction eventKind = iota
+	kindLabel
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (m *Monitor) ingest(kind eventKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		st := m.state.Load()
+		if st.token != "" && !validBearer(r.Header.Get("Authorization"), st.token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong bearer token")
+			return
+		}
+		select {
+		case st.inflight <- struct{}{}:
+			defer func() { <-st.inflight }()
+		default:
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "ingest queue is full; retry after 1s")
+			return
+		}
+		m.metrics.inflight.Inc()
+		defer m.metrics.inflight.Dec()
+
+		limit := st.cfg.Ingest.MaxBodyBytes
+		if r.ContentLength > limit {
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body of %d bytes exceeds the limit of %d bytes (ingest.max_body_bytes)", r.ContentLength, limit))
+			return
+		}
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bufPool.Put(buf)
+		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+			if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds the limit of %d bytes (ingest.max_body_bytes)", limit))
+				return
+			}
+			writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+			return
+		}
+		resp, status, msg := m.apply(r.Context(), st, kind, buf.Bytes(), bodyFormat(r.Header.Get("Content-Type")), r.PathValue("model"))
+		if msg != "" {
+			writeError(w, status, msg)
+			return
+		}
+		writeJSON(w, status, resp)
+	}
+}
+
+// apply decodes body and applies every valid record. It returns the response and its
+// status, or a message for a body with nothing usable.
+func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body []byte, f event.Format, urlModel string) (*IngestResponse, int, string) {
+	if urlModel != "" && st.models[urlModel] == nil {
+		m.metrics.rejected.WithLabelValues("", string(ReasonUnknownModel)).Inc()
+		return nil, http.StatusNotFound, fmt.Sprintf("unknown model %q: declare it under models: in the config", urlModel)
+	}
+	dec := st.decoders.Get().(*event.Decoder)
+	defer st.decoders.Put(dec)
+	now := m.opts.Now()
+
+	var engineErrs []event.RecordError
+	accepted := 0
+	rejectRecord := func(i int, model string, rej *rejection) {
+		engineErrs = append(engineErrs, event.RecordError{Index: i, Model: model, Reason: rej.reason, Err: rej.err})
+	}
+	lookup := func(i int, model string) *modelState {
+		ms := st.models[model]
+		if ms == nil {
+			rejectRecord(i, "", reject(ReasonUnknownModel, "unknown model %q: declare it under models: in the config", model))
+		}
+		return ms
+	}
+
+	m.applyMu.RLock()
+	var records int
+	var decErrs []event.RecordError
+	var err error
+	if kind == kindPrediction {
+		records, decErrs, err = dec.Predictions(body, f, urlModel, func(i int, p *event.Prediction) {
+			if ms := lookup(i, p.Model); ms != nil {
+				if rej := ms.addPrediction(p, now); rej != nil {
+					rejectRecord(i, p.Model, rej)
+					return
+				}
+				accepted++
+			}
+		})
+	} else {
+		records, decErrs, err = dec.Labels(body, f, urlModel, func(i int, l *event.Label) {
+			if ms := lookup(i, l.Model); ms != nil {
+				if rej := ms.addLabel(l, now); rej != nil {
+					rejectRecord(i, l.Model, rej)
+					return
+				}
+				accepted++
+			}
+		})
+	}
+	m.applyMu.RUnlock()
+	if err != nil {
+		m.metrics.rejected.WithLabelValues("", string(event.ReasonInvalidJSON)).Inc()
+		return nil, http.StatusBadRequest, err.Error()
+	}
+	if records == 0 {
+		return nil, http.StatusBadRequest, "the body holds no records"
+	}
+
+	errs := append(decErrs, engineErrs...)
+	slices.SortStableFunc(errs, func(a, b event.RecordError) int { return a.Index - b.Index })
+	resp := &IngestResponse{Accepted: accepted, Rejected: len(errs), Errors: []IngestError{}}
+	for i, e := range errs {
+		model := ""
+		if st.models[e.Model] != nil {
+			model = e.Model
+		}
+		m.metrics.rejected.WithLabelValues(model, string(e.Reason)).Inc()
+		if i < maxErrorsReported {
+			resp.Errors = append(resp.Errors, IngestError{Index: e.Index, Reason: e.Reason, Error: e.Err.Error()})
+		}
+	}
+	resp.ErrorsTruncated = len(errs) > maxErrorsReported
+	if accepted == 0 {
+		return resp, http.StatusBadRequest, ""
+	}
+	return resp, http.StatusAccepted, ""
+}
+
+// bodyFormat picks NDJSON for the NDJSON and JSON Lines media types, JSON otherwise.
+func bodyFormat(contentType string) event.Format {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "application/x-ndjson", "application/ndjson", "application/jsonl", "application/x-jsonlines", "application/jsonlines":
+		return event.NDJSON
+	}
+	return event.JSON
+}
+
+func validBearer(header, token string) bool {
+	got, ok := strings.CutPrefix(header, "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+func (m *Monitor) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !m.ready.Load() {
+		writeText(w, http.StatusServiceUnavailable, "not ready")
+		return
+	}
+	writeText(w, http.StatusOK, "ready")
+}
+
+func (m *Monitor) reloadHandler(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+	defer cancel()
+	if err := m.Reload(ctx); err != nil {
+		writeError(w, http.StatusInternalServerError, "config reload refused, the running config is kept: "+err.Error())
+		return
+	}
+	writeText(w, http.StatusOK, "config reloaded")
+}
+
+// ModelList is the answer of GET /api/v1/models.
+type ModelList struct {
+	Models []*ModelStats `json:"models"`
+}
+
+func (m *Monitor) listModels(w http.ResponseWriter, _ *http.Request) {
+	all := *m.stats.Load()
+	out := ModelList{Models: make([]*ModelStats, 0, len(all))}
+	for _, name := range m.modelNames() {
+		if s, ok := all[name]; ok {
+			out.Models = append(out.Models, s)
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (m *Monitor) getModel(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("model")
+	s, ok := m.Stats(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown model %q", name))
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+// modelNames lists the configured models in config order.
+func (m *Monitor) modelNames() []string {
+	cfg := m.state.Load().cfg
+	out := make([]string, len(cfg.Models))
+	for i, mc := range cfg.Models {
+		out[i] = mc.Name
+	}
+	return out
+}
+
+var statusTmpl = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vigil</title>
+<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}</style>
+</head><body><h1>vigil</h1>
+<p>{{len .}} model(s). Statistics as JSON at <a href="/api/v1/models">/api/v1/models</a>, metrics at <a href="/metrics">/metrics</a>.</p>
+<table><tr><th>model</th><th>task</th><th>predictions</th><th>labels</th><th>current window</th><th>reference</th><th>labeled pairs</th><th>waiting for labels</th><th>quality (all versions' "*" segment)</th></tr>
+{{range .}}<tr><td><a href="/api/v1/models/{{.Model}}">{{.Model}}</a></td><td>{{.Task}}</td><td>{{.Events.Predictions}}</td><td>{{.Events.Labels}}</td>
+<td>{{.Windows.Current}}</td><td>{{.Windows.Reference}}{{if .Windows.ReferenceFrozen}} (frozen){{end}}</td><td>{{.Windows.Labeled}}</td><td>{{.Labels.PendingPredictions}}</td>
+<td>{{range .Quality}}{{if eq .Segment "*"}}{{.Metric}}{{if .Version}}[{{.Version}}]{{end}}={{printf "%.4f" .Value}} {{end}}{{end}}</td></tr>
+{{end}}</table></body></html>
+`))
+
+func (m *Monitor) statusPage(w http.ResponseWriter, _ *http.Request) {
+	all := *m.stats.Load()
+	var rows []*ModelStats
+	for _, name := range m.modelNames() {
+		if s, ok := all[name]; ok {
+			rows = append(rows, s)
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := statusTmpl.Execute(w, rows); err != nil {
+		m.logger.Warn("render status page", "err", err)
+	}
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, msg+"\n")
+}

@@ -1,0 +1,574 @@
+package monitor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+)
+
+// Task is what a model predicts; it decides which quality metrics apply.
+type Task string
+
+// The tasks a model can declare.
+const (
+	BinaryClassification     Task = "binary_classification"
+	MulticlassClassification Task = "multiclass_classification"
+	Regression               Task = "regression"
+)
+
+// FeatureType says how a feature's values are compared.
+type FeatureType string
+
+// The feature types.
+const (
+	Numeric     FeatureType = "numeric"
+	Categorical FeatureType = "categorical"
+)
+
+// Defaults applied where the config is silent. They are documented in docs/configuration.md.
+const (
+	DefaultEvaluationInterval = 30 * time.Second
+	DefaultListenAddress      = ":9780"
+	DefaultMaxBodyBytes       = 32 << 20
+	DefaultMaxInflight        = 64
+	DefaultWindowSize         = 10000
+	DefaultLabelTTL           = 72 * time.Hour
+	DefaultMaxPendingLabels   = 100000
+	DefaultMaxSegments        = 20
+	DefaultMaxVersions        = 5
+	DefaultMaxClasses         = 32
+	DefaultMaxDurationSamples = 1000000
+)
+
+// Config is the root of vigil's configuration file.
+type Config struct {
+	Global GlobalConfig  `yaml:"global"`
+	Ingest IngestConfig  `yaml:"ingest"`
+	Models []ModelConfig `yaml:"models"`
+
+	// dir is the directory of the loaded file; relative paths resolve against it.
+	dir string
+}
+
+// GlobalConfig holds settings that apply to every model.
+type GlobalConfig struct {
+	EvaluationInterval Duration `yaml:"evaluation_interval"`
+	StoragePath        string         `yaml:"storage_path"`
+}
+
+// IngestConfig bounds and protects the ingestion API.
+type IngestConfig struct {
+	// MaxBodyBytes is the largest request body accepted; larger ones get 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxInflightRequests is how many ingest requests may be decoded and applied at once;
+	// past it requests get 429 with Retry-After.
+	MaxInflightRequests int `yaml:"max_inflight_requests"`
+	// BearerToken, when set, is required as "Authorization: Bearer <token>" on ingest requests.
+	BearerToken Secret `yaml:"bearer_token,omitempty"`
+	// BearerTokenFile is read at load (and reload) for the token; it excludes BearerToken.
+	BearerTokenFile string `yaml:"bearer_token_file,omitempty"`
+	// MaxFeaturesPerEvent and MaxStringLength bound a single record.
+	MaxFeaturesPerEvent int `yaml:"max_features_per_event"`
+	MaxStringLength     int `yaml:"max_string_length"`
+}
+
+// ModelConfig declares one watched model.
+type ModelConfig struct {
+	Name          string          `yaml:"name"`
+	Task          Task            `yaml:"task"`
+	PositiveClass ClassValue      `yaml:"positive_class"`
+	Classes       []ClassValue    `yaml:"classes,omitempty"`
+	Reference     ReferenceConfig `yaml:"reference"`
+	Window        WindowConfig    `yaml:"window"`
+	Features      []FeatureConfig `yaml:"features"`
+	Segments      []string        `yaml:"segments,omitempty"`
+	MaxSegments   int             `yaml:"max_segments"`
+	MaxVersions   int             `yaml:"max_versions"`
+	MaxClasses    int             `yaml:"max_classes"`
+	Labels        LabelsConfig    `yaml:"labels"`
+	Canary        *CanaryConfig   `yaml:"canary,omitempty"`
+}
+
+// ReferenceConfig says what the current window is compared with.
+type ReferenceConfig struct {
+	// Profile is a reference profile file written by `vigil baseline`.
+	Profile string `yaml:"profile,omitempty"`
+	// Window is "first" (the first Size predictions, then frozen) or "previous"
+	// (the window just before the current one).
+	Window string `yaml:"window,omitempty"`
+	Size   int    `yaml:"size,omitempty"`
+}
+
+// WindowConfig sizes the current window: the last Size events, or the events of the last Duration.
+type WindowConfig struct {
+	Size     int            `yaml:"size,omitempty"`
+	Duration Duration `yaml:"duration,omitempty"`
+	// MaxSamples caps a duration window's memory; the oldest events beyond it are evicted.
+	MaxSamples int `yaml:"max_samples,omitempty"`
+}
+
+// FeatureConfig declares one input feature.
+type FeatureConfig struct {
+	Name string      `yaml:"name"`
+	Type FeatureType `yaml:"type"`
+}
+
+// LabelsConfig bounds the wait of predictions for their labels (and of labels for their predictions).
+type LabelsConfig struct {
+	TTL        Duration `yaml:"ttl"`
+	MaxPending int            `yaml:"max_pending"`
+}
+
+// CanaryConfig names the two versions compared by canary checks.
+type CanaryConfig struct {
+	Baseline  string `yaml:"baseline"`
+	Candidate string `yaml:"candidate"`
+}
+
+// ClassValue is a class written in YAML as a number, string or bool. It is kept as the
+// class key that events use (see event.Value.Class): 1 and 1.0 are both "1".
+type ClassValue string
+
+// UnmarshalYAML implements yaml.Unmarshaler (func style, so strict decoding is kept).
+func (c *ClassValue) UnmarshalYAML(unmarshal func(any) error) error {
+	var v any
+	if err := unmarshal(&v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case string:
+		*c = ClassValue(x)
+	case int:
+		*c = ClassValue(strconv.Itoa(x))
+	case float64:
+		*c = ClassValue(strconv.FormatFloat(x, 'g', -1, 64))
+	case bool:
+		*c = ClassValue(strconv.FormatBool(x))
+	default:
+		return fmt.Errorf("a class must be a number, string or bool, not %T", v)
+	}
+	return nil
+}
+
+// DefaultConfig returns the configuration used for every field the file leaves out.
+func DefaultConfig() Config {
+	return Config{
+		Global: GlobalConfig{EvaluationInterval: Duration(DefaultEvaluationInterval), StoragePath: "data/"},
+		Ingest: IngestConfig{
+			MaxBodyBytes:        DefaultMaxBodyBytes,
+			MaxInflightRequests: DefaultMaxInflight,
+			MaxFeaturesPerEvent: 1000,
+			MaxStringLength:     1024,
+		},
+	}
+}
+
+// UnmarshalYAML sets the defaults before the file's values are read.
+func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = DefaultConfig()
+	type plain Config
+	return unmarshal((*plain)(c))
+}
+
+// UnmarshalYAML sets a model's defaults before the file's values are read.
+func (m *ModelConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*m = ModelConfig{
+		MaxSegments: DefaultMaxSegments,
+		MaxVersions: DefaultMaxVersions,
+		MaxClasses:  DefaultMaxClasses,
+		Labels:      LabelsConfig{TTL: Duration(DefaultLabelTTL), MaxPending: DefaultMaxPendingLabels},
+	}
+	type plain ModelConfig
+	return unmarshal((*plain)(m))
+}
+
+// Dir is the directory relative paths in the config resolve against.
+func (c *Config) Dir() string { return c.dir }
+
+// Model returns the named model's config, or nil.
+func (c *Config) Model(name string) *ModelConfig {
+	for i := range c.Models {
+		if c.Models[i].Name == name {
+			return &c.Models[i]
+		}
+	}
+	return nil
+}
+
+// Error is a config error that names where in the file it is.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Err   error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			b.WriteString(":" + strconv.Itoa(e.Line))
+		}
+		b.WriteString(": ")
+	} else if e.Line > 0 {
+		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Err.Error())
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// LoadFile reads and validates the config at path.
+func LoadFile(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := load(data, filepath.Dir(path))
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+		}
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Load parses and validates a config. Relative paths resolve against the working directory.
+func Load(data []byte) (*Config, error) { return load(data, ".") }
+
+var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+func load(data []byte, dir string) (*Config, error) {
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, &Error{Err: errors.New("the file holds more than one YAML document")}
+	}
+	cfg.dir = dir
+	if err := cfg.validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) && ce.Line == 0 {
+			var root yaml.Node
+			if yaml.Unmarshal(data, &root) == nil {
+				ce.Line = lineOf(&root, ce.Field)
+			}
+		}
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// yamlError turns the YAML library's error into an *Error with a line number.
+func yamlError(err error) error {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		// Report the first problem; the rest usually follow from it.
+		msg := te.Errors[0]
+		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &Error{Line: line, Err: errors.New(cleanTypeNames(m[2]))}
+		}
+		return &Error{Err: errors.New(cleanTypeNames(msg))}
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{Line: line, Err: errors.New(cleanTypeNames(m[2]))}
+	}
+	return &Error{Err: errors.New(cleanTypeNames(msg))}
+}
+
+var typeNameRE = regexp.MustCompile(`in type monitor\.\w+`)
+
+// cleanTypeNames removes Go type names a user cannot act on from YAML errors.
+func cleanTypeNames(s string) string {
+	return typeNameRE.ReplaceAllString(s, "here")
+}
+
+// lineOf finds the line of a dotted field path such as "models[1].window.size" in a YAML tree;
+// it returns the line of the deepest part it can find, or 0.
+func lineOf(root *yaml.Node, path string) int {
+	n := root
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line := 0
+	for part := range strings.SplitSeq(path, ".") {
+		key, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
+			key = part[:i]
+			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
+		}
+		k, v := mappingEntry(n, key)
+		if k == nil {
+			return line
+		}
+		line, n = k.Line, v
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// mappingEntry returns the key and value nodes of key in mapping n.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
+	if n.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i], n.Content[i+1]
+		}
+	}
+	return nil, nil
+}
+
+// Duration is a config duration in Prometheus's notation: 30s, 5m, 1h, 3d, 1w, 1h30m.
+type Duration model.Duration
+
+// UnmarshalYAML parses a duration and names the line of a bad one. A scalar has no fields,
+// so taking the node here loses no strictness.
+func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: a duration must be a string such as 30s, 5m or 1h", node.Line)
+	}
+	v, err := model.ParseDuration(node.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (write e.g. 30s, 5m, 1h, 3d): %w", node.Line, node.Value, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration in the notation it is read in.
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+
+// String formats the duration as Prometheus does (1h30m, 3d).
+func (d Duration) String() string { return model.Duration(d).String() }
+
+// Std returns the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+func fieldErr(field, format string, args ...any) error {
+	return &Error{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]*$`)
+
+func (c *Config) validate() error {
+	if c.Global.EvaluationInterval <= 0 {
+		return fieldErr("global.evaluation_interval", "must be positive")
+	}
+	in := &c.Ingest
+	switch {
+	case in.MaxBodyBytes <= 0:
+		return fieldErr("ingest.max_body_bytes", "must be positive")
+	case in.MaxInflightRequests <= 0:
+		return fieldErr("ingest.max_inflight_requests", "must be positive")
+	case in.MaxFeaturesPerEvent <= 0:
+		return fieldErr("ingest.max_features_per_event", "must be positive")
+	case in.MaxStringLength <= 0:
+		return fieldErr("ingest.max_string_length", "must be positive")
+	case in.BearerToken != "" && in.BearerTokenFile != "":
+		return fieldErr("ingest", "at most one of bearer_token and bearer_token_file may be set")
+	}
+	if in.BearerToken != "" {
+		tok, err := expandEnv(string(in.BearerToken))
+		if err != nil {
+			return fieldErr("ingest.bearer_token", "%w", err)
+		}
+		in.BearerToken = Secret(tok)
+	}
+	if in.BearerTokenFile != "" {
+		in.BearerTokenFile = c.resolve(in.BearerTokenFile)
+		b, err := os.ReadFile(in.BearerTokenFile)
+		if err != nil {
+			return fieldErr("ingest.bearer_token_file", "%w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return fieldErr("ingest.bearer_token_file", "file %s is empty", in.BearerTokenFile)
+		}
+		in.BearerToken = Secret(tok)
+	}
+	seen := map[string]bool{}
+	for i := range c.Models {
+		m := &c.Models[i]
+		at := fmt.Sprintf("models[%d]", i)
+		if err := m.validate(at); err != nil {
+			return err
+		}
+		if seen[m.Name] {
+			return fieldErr(at+".name", "model %q is declared twice", m.Name)
+		}
+		seen[m.Name] = true
+	}
+	return nil
+}
+
+func (m *ModelConfig) validate(at string) error {
+	if m.Name == "" {
+		return fieldErr(at+".name", "is required")
+	}
+	if !nameRE.MatchString(m.Name) || len(m.Name) > 128 {
+		return fieldErr(at+".name", "%q is not a valid model name (letters, digits, _ . : -, at most 128)", m.Name)
+	}
+	switch m.Task {
+	case BinaryClassification:
+		if m.PositiveClass == "" {
+			m.PositiveClass = "1"
+		}
+	case MulticlassClassification:
+	case Regression:
+		if m.PositiveClass != "" {
+			return fieldErr(at+".positive_class", "applies to binary_classification only")
+		}
+	case "":
+		return fieldErr(at+".task", "is required: binary_classification, multiclass_classification or regression")
+	default:
+		return fieldErr(at+".task", "%q is not one of binary_classification, multiclass_classification, regression", m.Task)
+	}
+	if len(m.Classes) > 0 && m.Task != MulticlassClassification {
+		return fieldErr(at+".classes", "applies to multiclass_classification only")
+	}
+	if m.MaxClasses <= 0 || m.MaxSegments <= 0 || m.MaxVersions <= 0 {
+		return fieldErr(at, "max_classes, max_segments and max_versions must be positive")
+	}
+	if len(m.Classes) > m.MaxClasses {
+		return fieldErr(at+".classes", "%d classes exceed max_classes %d", len(m.Classes), m.MaxClasses)
+	}
+
+	w := &m.Window
+	switch {
+	case w.Size < 0:
+		return fieldErr(at+".window.size", "must be positive")
+	case w.Duration < 0:
+		return fieldErr(at+".window.duration", "must be positive")
+	case w.Size > 0 && w.Duration > 0:
+		return fieldErr(at+".window", "size and duration are mutually exclusive")
+	case w.Size == 0 && w.Duration == 0:
+		w.Size = DefaultWindowSize
+	}
+	if w.Duration > 0 && w.MaxSamples == 0 {
+		w.MaxSamples = DefaultMaxDurationSamples
+	}
+	if w.Size > 0 && w.MaxSamples != 0 {
+		return fieldErr(at+".window.max_samples", "applies to duration windows only")
+	}
+
+	r := &m.Reference
+	switch {
+	case r.Profile != "":
+		return fieldErr(at+".reference.profile", "reference profiles are not supported yet; use {window: first} or {window: previous}")
+	case r.Window == "" && r.Size == 0:
+		r.Window = "first"
+	}
+	switch r.Window {
+	case "first":
+		if r.Size < 0 {
+			return fieldErr(at+".reference.size", "must be positive")
+		}
+		if r.Size == 0 {
+			r.Size = max(w.Size, DefaultWindowSize)
+		}
+	case "previous":
+		if r.Size != 0 {
+			return fieldErr(at+".reference.size", "does not apply to {window: previous}: the reference is the window before the current one, of the same size")
+		}
+	case "":
+		return fieldErr(at+".reference.window", "is required with size: first or previous")
+	default:
+		return fieldErr(at+".reference.window", "%q is not one of first, previous", r.Window)
+	}
+
+	names := map[string]FeatureType{}
+	for j, f := range m.Features {
+		fat := fmt.Sprintf("%s.features[%d]", at, j)
+		if f.Name == "" {
+			return fieldErr(fat+".name", "is required")
+		}
+		if _, dup := names[f.Name]; dup {
+			return fieldErr(fat+".name", "feature %q is declared twice", f.Name)
+		}
+		switch f.Type {
+		case Numeric, Categorical:
+		case "":
+			return fieldErr(fat+".type", "is required: numeric or categorical")
+		default:
+			return fieldErr(fat+".type", "%q is not one of numeric, categorical", f.Type)
+		}
+		names[f.Name] = f.Type
+	}
+	if len(m.Segments) > maxSegmentFeatures {
+		return fieldErr(at+".segments", "at most %d segment features, got %d", maxSegmentFeatures, len(m.Segments))
+	}
+	for j, s := range m.Segments {
+		if _, ok := names[s]; !ok {
+			return fieldErr(fmt.Sprintf("%s.segments[%d]", at, j), "%q is not a declared feature", s)
+		}
+	}
+	if m.Labels.TTL <= 0 {
+		return fieldErr(at+".labels.ttl", "must be positive")
+	}
+	if m.Labels.MaxPending <= 0 {
+		return fieldErr(at+".labels.max_pending", "must be positive")
+	}
+	if c := m.Canary; c != nil && (c.Baseline == "" || c.Candidate == "" || c.Baseline == c.Candidate) {
+		return fieldErr(at+".canary", "baseline and candidate must name two different versions")
+	}
+	return nil
+}
+
+func (c *Config) resolve(path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(c.dir, path)
+}
+
+var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expandEnv replaces ${VAR} with the environment's value; an unset variable is an error
+// that names the variable (never the value).
+func expandEnv(s string) (string, error) {
+	var missing []string
+	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
+	}
+	return out, nil
+}

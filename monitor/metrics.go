@@ -1,0 +1,157 @@
+package monitor
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+const namespace = "vigil"
+
+// Label names of vigil's metrics.
+const (
+	labelModel   = "model"
+	labelKind    = "kind"
+	labelReason  = "reason"
+	labelWindow  = "window"
+	labelVersion = "version"
+	labelSegment = "segment"
+	labelMetric  = "metric"
+)
+
+// metrics are the instrumentation the daemon updates as events arrive.
+type metrics struct {
+	events           *prometheus.CounterVec
+	rejected         *prometheus.CounterVec
+	evicted          *prometheus.CounterVec
+	schemaViolations *prometheus.CounterVec
+	inflight         prometheus.Gauge
+	reloadSuccess    prometheus.Gauge
+	reloadTimestamp  prometheus.Gauge
+	evalDuration     prometheus.Histogram
+	evalTimestamp    prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	return &metrics{
+		events: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "events_total",
+			Help: "Events accepted, by model and kind (prediction, label).",
+		}, []string{labelModel, labelKind}),
+		rejected: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "events_rejected_total",
+			Help: "Records rejected, by model (empty when the model is not declared) and reason.",
+		}, []string{labelModel, labelReason}),
+		evicted: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "label_join_evicted_total",
+			Help: "Predictions (kind=prediction) that never got a label and labels (kind=label) that never got a prediction, dropped from the join buffer by reason (ttl, capacity).",
+		}, []string{labelModel, labelKind, labelReason}),
+		schemaViolations: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "schema_violations_total",
+			Help: "Feature values of undeclared features, counted and not exported by name.",
+		}, []string{labelModel}),
+		inflight: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "ingest_inflight_requests",
+			Help: "Ingest requests being decoded and applied now.",
+		}),
+		reloadSuccess: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_successful",
+			Help: "Whether the last configuration reload succeeded (1) or was refused (0).",
+		}),
+		reloadTimestamp: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully.",
+		}),
+		evalDuration: f.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "evaluation_duration_seconds",
+			Help:    "Time one evaluation of every model took.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 8),
+		}),
+		evalTimestamp: f.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "evaluation_last_timestamp_seconds",
+			Help: "When the last evaluation finished.",
+		}),
+	}
+}
+
+// modelMetrics are one model's counters, resolved once so the ingest path does no label lookups.
+type modelMetrics struct {
+	predictions, labels                   prometheus.Counter
+	evictedPredTTL, evictedPredCapacity   prometheus.Counter
+	evictedLabelTTL, evictedLabelCapacity prometheus.Counter
+	schemaViolations                      prometheus.Counter
+}
+
+func (m *metrics) forModel(name string) *modelMetrics {
+	return &modelMetrics{
+		predictions:          m.events.WithLabelValues(name, "prediction"),
+		labels:               m.events.WithLabelValues(name, "label"),
+		evictedPredTTL:       m.evicted.WithLabelValues(name, "prediction", "ttl"),
+		evictedPredCapacity:  m.evicted.WithLabelValues(name, "prediction", "capacity"),
+		evictedLabelTTL:      m.evicted.WithLabelValues(name, "label", "ttl"),
+		evictedLabelCapacity: m.evicted.WithLabelValues(name, "label", "capacity"),
+		schemaViolations:     m.schemaViolations.WithLabelValues(name),
+	}
+}
+
+// forget deletes every series of a model that is no longer configured.
+func (m *metrics) forget(name string) {
+	l := prometheus.Labels{labelModel: name}
+	m.events.DeletePartialMatch(l)
+	m.rejected.DeletePartialMatch(l)
+	m.evicted.DeletePartialMatch(l)
+	m.schemaViolations.DeletePartialMatch(l)
+}
+
+// statsCollector exports the last evaluation's statistics at scrape time, so a scrape costs
+// one pass over the snapshot and no per-event work is done for gauges.
+type statsCollector struct {
+	snapshot func() map[string]*ModelStats
+
+	windowSamples, quality, labelsPending, labelLag, lastEvent *prometheus.Desc
+}
+
+func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	}
+	return &statsCollector{
+		snapshot:      snapshot,
+		windowSamples: d("window_samples", "Events in a model's window: current and reference predictions, labeled pairs.", labelModel, labelWindow),
+		quality:       d("quality", "Quality of a model version on the current window of labeled pairs, overall (segment=\"*\") and per segment.", labelModel, labelVersion, labelSegment, labelMetric),
+		labelsPending: d("labels_pending", "Predictions waiting for their label.", labelModel),
+		labelLag:      d("label_lag_seconds", "Median time from prediction to label over the current window's labeled pairs.", labelModel),
+		lastEvent:     d("last_event_timestamp_seconds", "Arrival time of the model's newest event.", labelModel),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.windowSamples
+	ch <- c.quality
+	ch <- c.labelsPending
+	ch <- c.labelLag
+	ch <- c.lastEvent
+}
+
+// Collect implements prometheus.Collector.
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	for name, st := range c.snapshot() {
+		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		}
+		gauge(c.windowSamples, float64(st.Windows.Current), name, "current")
+		gauge(c.windowSamples, float64(st.Windows.Reference), name, "reference")
+		gauge(c.windowSamples, float64(st.Windows.Labeled), name, "labeled")
+		for _, q := range st.Quality {
+			gauge(c.quality, q.Value, name, q.Version, q.Segment, q.Metric)
+		}
+		gauge(c.labelsPending, float64(st.Labels.PendingPredictions), name)
+		if st.Labels.LagSeconds != nil {
+			gauge(c.labelLag, *st.Labels.LagSeconds, name)
+		}
+		if st.LastEventAt != nil {
+			gauge(c.lastEvent, float64(st.LastEventAt.UnixNano())/1e9, name)
+		}
+	}
+}

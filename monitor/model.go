@@ -1,0 +1,365 @@
+package monitor
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/vigilml/vigil/monitor/event"
+)
+
+// maxSegmentFeatures bounds how many features one model may segment by, so that a pending
+// prediction carries its segment values without allocating.
+const maxSegmentFeatures = 4
+
+// maxCategories bounds each categorical feature's dictionary; later categories fold into
+// OtherValue (they still count, under that name).
+const maxCategories = 10000
+
+// maxUnknownFeatureNames bounds how many distinct undeclared feature names a model tracks.
+const maxUnknownFeatureNames = 100
+
+// errRejected is wrapped by every per-record rejection the engine makes (not the decoder's).
+var errRejected = errors.New("rejected")
+
+// rejection is a record the engine refused, with its metric reason.
+type rejection struct {
+	reason event.Reason
+	err    error
+}
+
+func (r *rejection) Error() string { return r.err.Error() }
+func (r *rejection) Unwrap() error { return r.err }
+
+func reject(reason event.Reason, format string, args ...any) *rejection {
+	return &rejection{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// featureSlot locates a declared feature's column.
+type featureSlot struct {
+	name string
+	typ  FeatureType
+	col  int   // index into predWindow.num or predWindow.cat
+	dict *dict // categorical values (nil for numeric)
+	// counts of values seen since start, for data-quality statistics
+	missing, mismatched uint64
+}
+
+// modelState is everything vigil keeps for one model. All fields after mu are guarded by it.
+type modelState struct {
+	cfg     ModelConfig
+	metrics *modelMetrics
+
+	mu       sync.Mutex
+	feats    []featureSlot
+	featIdx  map[string]int
+	segFeat  []int   // feature index of each segment feature
+	segDict  []*dict // segment values of each segment feature
+	classes  *dict
+	versions *dict
+
+	window *predWindow // predictions (primary role); current, plus previous when reference=previous
+	first  *predWindow // the frozen first-N reference, when reference=first
+	pairs  *pairWindow // joined prediction-label pairs
+
+	pendPred  *pendingSet[pendingPred]
+	pendLabel *pendingSet[pendingLabel]
+
+	unknownFeatures map[string]uint64
+	lastEvent       time.Time // arrival time of the newest event
+	predictions     uint64
+	labels          uint64
+}
+
+// pendingPred is what a prediction must keep until its label arrives.
+type pendingPred struct {
+	version uint32
+	seg     [maxSegmentFeatures]uint32
+	pred    float64
+	score   float64
+	probs   []float64 // multiclass only
+}
+
+// pendingLabel is a label that arrived before its prediction.
+type pendingLabel struct {
+	y float64
+}
+
+func newModelState(cfg ModelConfig, mm *modelMetrics) *modelState {
+	m := &modelState{
+		cfg:             cfg,
+		metrics:         mm,
+		featIdx:         make(map[string]int, len(cfg.Features)),
+		classes:         newDict(cfg.MaxClasses),
+		versions:        newDict(cfg.MaxVersions),
+		unknownFeatures: make(map[string]uint64),
+	}
+	var nNum, nCat int
+	for i, f := range cfg.Features {
+		s := featureSlot{name: f.Name, typ: f.Type}
+		if f.Type == Numeric {
+			s.col = nNum
+			nNum++
+		} else {
+			s.col = nCat
+			nCat++
+			s.dict = newDict(maxCategories)
+		}
+		m.feats = append(m.feats, s)
+		m.featIdx[f.Name] = i
+	}
+	for _, name := range cfg.Segments {
+		m.segFeat = append(m.segFeat, m.featIdx[name])
+		m.segDict = append(m.segDict, newDict(cfg.MaxSegments))
+	}
+	for _, c := range cfg.Classes {
+		m.classes.id(string(c))
+	}
+	if cfg.Task == BinaryClassification {
+		// Keep the positive class at a fixed id so binary pairs need no lookup.
+		m.classes.id(string(cfg.PositiveClass))
+	}
+
+	w := cfg.Window
+	capacity := w.Size
+	if w.Duration > 0 {
+		capacity = w.MaxSamples
+	}
+	if cfg.Reference.Window == "previous" {
+		capacity *= 2
+	}
+	m.window = newPredWindow(capacity, nNum, nCat)
+	if cfg.Reference.Window == "first" {
+		m.first = newPredWindow(cfg.Reference.Size, nNum, nCat)
+	}
+	pairCap := w.Size
+	if w.Duration > 0 {
+		pairCap = w.MaxSamples
+	}
+	probs := 0
+	if cfg.Task == MulticlassClassification {
+		probs = cfg.MaxClasses + 1
+	}
+	m.pairs = newPairWindow(pairCap, len(m.segFeat), probs)
+	m.pendPred = newPendingSet[pendingPred](cfg.Labels.MaxPending)
+	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
+	return m
+}
+
+// classOf maps a prediction or label value to the number stored in the windows: the class
+// id for classification (for binary, 1 positive and 0 negative), the value for regression.
+func (m *modelState) classOf(v event.Value, field string) (float64, *rejection) {
+	switch m.cfg.Task {
+	case Regression:
+		if v.Kind != event.Number {
+			return 0, reject(event.ReasonInvalidValue, "%s: a regression model's %s must be a number, got %s", field, field, v.Kind)
+		}
+		return v.Num, nil
+	case BinaryClassification:
+		if v.Class() == string(m.cfg.PositiveClass) {
+			return 1, nil
+		}
+		return 0, nil
+	default:
+		return float64(m.classes.id(v.Class())), nil
+	}
+}
+
+// addPrediction applies one decoded prediction. The caller holds no lock.
+func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *rejection {
+	if m.cfg.Task == MulticlassClassification && p.HasScore {
+		return reject(event.ReasonInvalidValue, "score: a multiclass model takes per-class probabilities in \"scores\", not \"score\"")
+	}
+	if m.cfg.Task == Regression && (p.HasScore || len(p.Scores) > 0) {
+		return reject(event.ReasonInvalidValue, "score: a regression model takes its value in \"prediction\", not a score")
+	}
+	ts := p.Time
+	if ts.IsZero() {
+		ts = arrival
+	}
+	t := ts.UnixNano()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	pred := math.NaN()
+	score := math.NaN()
+	if p.Prediction.Kind != event.Missing {
+		v, rej := m.classOf(p.Prediction, "prediction")
+		if rej != nil {
+			return rej
+		}
+		pred = v
+	}
+	if p.HasScore {
+		score = p.Score
+		if math.IsNaN(pred) && m.cfg.Task == BinaryClassification {
+			// A binary model that sends only a score predicts positive at 0.5.
+			pred = 0
+			if score >= 0.5 {
+				pred = 1
+			}
+		}
+	}
+	var probs []float64
+	if len(p.Scores) > 0 {
+		probs = make([]float64, m.cfg.MaxClasses+1)
+		best, bestP := uint32(0), -1.0
+		for _, cs := range p.Scores {
+			id := m.classes.id(cs.Class)
+			probs[id-1] += cs.P
+			if cs.P > bestP {
+				best, bestP = id, cs.P
+			}
+		}
+		score = 1 // marks "has probabilities"
+		if math.IsNaN(pred) {
+			pred = float64(best)
+		}
+	}
+
+	version := m.versions.id(p.Version)
+	m.predictions++
+	m.lastEvent = arrival
+	m.metrics.predictions.Inc()
+
+	var seg [maxSegmentFeatures]uint32
+	if p.Role == event.RolePrimary {
+		slot := m.window.push(t, version, pred, score)
+		var firstSlot = -1
+		if m.first != nil && !m.first.frozen() {
+			firstSlot = m.first.push(t, version, pred, score)
+		}
+		m.window.clearFeatures(slot)
+		if firstSlot >= 0 {
+			m.first.clearFeatures(firstSlot)
+		}
+		for _, f := range p.Features {
+			i, ok := m.featIdx[f.Name]
+			if !ok {
+				m.countUnknownFeature(f.Name)
+				continue
+			}
+			fs := &m.feats[i]
+			if fs.typ == Numeric {
+				v := math.NaN()
+				switch f.Value.Kind {
+				case event.Number, event.Bool:
+					v = f.Value.Num
+				case event.String:
+					fs.mismatched++
+				case event.Missing:
+					fs.missing++
+				}
+				m.window.num[fs.col][slot] = v
+				if firstSlot >= 0 {
+					m.first.num[fs.col][firstSlot] = v
+				}
+			} else {
+				var id uint32
+				if f.Value.Kind == event.Missing {
+					fs.missing++
+				} else {
+					id = fs.dict.id(f.Value.Class())
+				}
+				m.window.cat[fs.col][slot] = id
+				if firstSlot >= 0 {
+					m.first.cat[fs.col][firstSlot] = id
+				}
+			}
+		}
+	}
+	for i, fi := range m.segFeat {
+		seg[i] = m.segDict[i].id(m.segmentValue(p, fi))
+	}
+
+	if p.ID == "" || math.IsNaN(pred) {
+		return nil // drift and data quality only: nothing to join a label with
+	}
+	pp := pendingPred{version: version, seg: seg, pred: pred, score: score, probs: probs}
+	joined := m.pendLabel.take(p.ID, func(lt int64, l *pendingLabel) {
+		m.pairs.push(t, &pp, l.y, lagSeconds(t, lt))
+	})
+	if joined == 0 {
+		if _, evicted := m.pendPred.add(p.ID, t, pp); evicted {
+			m.metrics.evictedPredCapacity.Inc()
+		}
+	}
+	return nil
+}
+
+// segmentValue is the string a segment feature takes in p.
+func (m *modelState) segmentValue(p *event.Prediction, fi int) string {
+	name := m.feats[fi].name
+	for _, f := range p.Features {
+		if f.Name == name {
+			if f.Value.Kind == event.Missing {
+				return MissingValue
+			}
+			return f.Value.Class()
+		}
+	}
+	return MissingValue
+}
+
+func (m *modelState) countUnknownFeature(name string) {
+	if _, ok := m.unknownFeatures[name]; ok || len(m.unknownFeatures) < maxUnknownFeatureNames {
+		m.unknownFeatures[name]++
+	} else {
+		m.unknownFeatures[OtherValue]++
+	}
+	m.metrics.schemaViolations.Inc()
+}
+
+// addLabel applies one decoded label.
+func (m *modelState) addLabel(l *event.Label, arrival time.Time) *rejection {
+	if l.ID == "" {
+		return reject(event.ReasonMissingField, "id: a label needs the id of its prediction")
+	}
+	if l.Label.Kind == event.Missing {
+		return reject(event.ReasonMissingField, "label: is required")
+	}
+	ts := l.Time
+	if ts.IsZero() {
+		ts = arrival
+	}
+	t := ts.UnixNano()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	y, rej := m.classOf(l.Label, "label")
+	if rej != nil {
+		return rej
+	}
+	m.labels++
+	m.lastEvent = arrival
+	m.metrics.labels.Inc()
+	joined := m.pendPred.take(l.ID, func(pt int64, pp *pendingPred) {
+		m.pairs.push(pt, pp, y, lagSeconds(pt, t))
+	})
+	if joined == 0 {
+		if _, evicted := m.pendLabel.add(l.ID, t, pendingLabel{y: y}); evicted {
+			m.metrics.evictedLabelCapacity.Inc()
+		}
+	}
+	return nil
+}
+
+func lagSeconds(predTime, labelTime int64) float64 {
+	return max(0, float64(labelTime-predTime)/1e9)
+}
+
+// expire drops predictions and labels that waited longer than the TTL before ts.
+func (m *modelState) expire(ts time.Time) {
+	cutoff := ts.Add(-time.Duration(m.cfg.Labels.TTL)).UnixNano()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n := m.pendPred.expire(cutoff, func(*pendingPred) {}); n > 0 {
+		m.metrics.evictedPredTTL.Add(float64(n))
+	}
+	if n := m.pendLabel.expire(cutoff, func(*pendingLabel) {}); n > 0 {
+		m.metrics.evictedLabelTTL.Add(float64(n))
+	}
+}

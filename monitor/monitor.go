@@ -1,0 +1,333 @@
+// Package monitor is vigil's engine: it holds the configured models, takes predictions and
+// labels in over HTTP, keeps each model's windows and label join, evaluates statistics on
+// an interval, and serves them as Prometheus metrics and JSON.
+//
+// A Monitor's life is New → Start → Stop, with Reload at any time in between; Run does all
+// of it until its context ends. Tests embed a Monitor listening on 127.0.0.1:0.
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/vigilml/vigil/monitor/event"
+)
+
+// Options configure a Monitor.
+type Options struct {
+	// ConfigFile is the YAML config read at Start and on every reload.
+	ConfigFile string
+	// ListenAddress is where the HTTP API listens; default ":9780".
+	ListenAddress string
+	// Logger receives the daemon's logs; default discards them.
+	Logger *slog.Logger
+	// Registry serves /metrics; default a new registry with the Go and process collectors.
+	Registry *prometheus.Registry
+	// Now is the clock; default time.Now. Evaluation takes its time from here only.
+	Now func() time.Time
+	// Version is reported by vigil_build_info.
+	Version string
+	// ShutdownTimeout bounds Stop when its context has no deadline; default 30s.
+	ShutdownTimeout time.Duration
+}
+
+// Monitor is the running engine.
+type Monitor struct {
+	opts    Options
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+
+	// applyMu is held shared while ingest applies events and exclusively while a reload
+	// swaps the state, so that no accepted event lands in a model state being replaced.
+	applyMu sync.RWMutex
+	state   atomic.Pointer[engineState]
+	stats   atomic.Pointer[map[string]*ModelStats]
+
+	evalMu sync.Mutex // serialises evaluations
+
+	reloadCh chan chan error
+	ready    atomic.Bool
+	server   *http.Server
+	listener net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the background goroutines have exited
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// engineState is one loaded configuration and the model states that belong to it.
+type engineState struct {
+	cfg      *Config
+	models   map[string]*modelState
+	scratch  map[string]*evalScratch
+	inflight chan struct{} // ingest request slots
+	token    string
+	decoders sync.Pool // of *event.Decoder with this config's limits
+}
+
+// New checks the options and loads the config; it does not listen yet.
+func New(opts Options) (*Monitor, error) {
+	if opts.ConfigFile == "" {
+		return nil, errors.New("no config file given")
+	}
+	if opts.ListenAddress == "" {
+		opts.ListenAddress = DefaultListenAddress
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	m := &Monitor{
+		opts:     opts,
+		logger:   opts.Logger.With("component", "monitor"),
+		reg:      reg,
+		metrics:  newMetrics(reg),
+		reloadCh: make(chan chan error),
+		done:     make(chan struct{}),
+	}
+	empty := map[string]*ModelStats{}
+	m.stats.Store(&empty)
+	reg.MustRegister(newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
+	bi := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "build_info", Help: "vigil's version; always 1.",
+		ConstLabels: prometheus.Labels{"version": opts.Version},
+	})
+	bi.Set(1)
+	reg.MustRegister(bi)
+
+	cfg, err := LoadFile(opts.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	m.state.Store(m.buildState(cfg, nil))
+	m.metrics.reloadSuccess.Set(1)
+	m.metrics.reloadTimestamp.Set(float64(opts.Now().UnixNano()) / 1e9)
+	m.logger.Info("config loaded", "file", opts.ConfigFile, "models", len(cfg.Models))
+	return m, nil
+}
+
+// buildState makes the model states of cfg, keeping each old state whose model config is
+// unchanged so a reload loses no window.
+func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
+	st := &engineState{
+		cfg:      cfg,
+		models:   make(map[string]*modelState, len(cfg.Models)),
+		scratch:  make(map[string]*evalScratch, len(cfg.Models)),
+		inflight: make(chan struct{}, cfg.Ingest.MaxInflightRequests),
+		token:    cfg.Ingest.BearerToken.Reveal(),
+	}
+	limits := event.Limits{MaxFeatures: cfg.Ingest.MaxFeaturesPerEvent, MaxStringLen: cfg.Ingest.MaxStringLength}
+	st.decoders.New = func() any { return event.NewDecoder(limits) }
+	for _, mc := range cfg.Models {
+		if old != nil {
+			if prev, ok := old.models[mc.Name]; ok && reflect.DeepEqual(prev.cfg, mc) {
+				st.models[mc.Name] = prev
+				st.scratch[mc.Name] = old.scratch[mc.Name]
+				continue
+			}
+			if _, ok := old.models[mc.Name]; ok {
+				m.logger.Info("model config changed; its windows start empty", "model", mc.Name)
+			}
+		}
+		st.models[mc.Name] = newModelState(mc, m.metrics.forModel(mc.Name))
+		st.scratch[mc.Name] = &evalScratch{}
+	}
+	return st
+}
+
+// Addr is the address the HTTP server listens on, once started.
+func (m *Monitor) Addr() net.Addr {
+	if m.listener == nil {
+		return nil
+	}
+	return m.listener.Addr()
+}
+
+// Start listens, serves the API and starts the evaluation loop.
+func (m *Monitor) Start() error {
+	ln, err := net.Listen("tcp", m.opts.ListenAddress)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.opts.ListenAddress, err)
+	}
+	m.listener = ln
+	m.server = &http.Server{
+		Handler:           m.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.logger.Error("HTTP server stopped", "err", err)
+		}
+	})
+	wg.Go(func() { m.evaluationLoop(ctx) })
+	wg.Go(func() { m.reloadLoop(ctx) })
+	go func() { wg.Wait(); close(m.done) }()
+	m.ready.Store(true)
+	m.logger.Info("listening", "address", ln.Addr().String())
+	return nil
+}
+
+// Stop drains HTTP (in-flight requests finish), stops the loops and runs a last
+// evaluation so the final state is exported. It is idempotent and bounded by ctx
+// (or ShutdownTimeout when ctx has no deadline).
+func (m *Monitor) Stop(ctx context.Context) error {
+	m.stopOnce.Do(func() {
+		m.ready.Store(false)
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, m.opts.ShutdownTimeout)
+			defer cancel()
+		}
+		var errs []error
+		if m.server != nil {
+			if err := m.server.Shutdown(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("drain HTTP: %w", err))
+			}
+		}
+		if m.cancel != nil {
+			m.cancel()
+			select {
+			case <-m.done:
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("stop background work: %w", ctx.Err()))
+			}
+		}
+		m.Evaluate(m.opts.Now())
+		m.stopErr = errors.Join(errs...)
+		m.logger.Info("stopped")
+	})
+	return m.stopErr
+}
+
+// Run starts the monitor and stops it when ctx ends.
+func (m *Monitor) Run(ctx context.Context) error {
+	if err := m.Start(); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return m.Stop(context.Background())
+}
+
+// Reload rereads the config file. A config that does not load is refused and the running
+// one kept; the error says why. SIGHUP and POST /-/reload both come here.
+func (m *Monitor) Reload(ctx context.Context) error {
+	errc := make(chan error, 1)
+	select {
+	case m.reloadCh <- errc:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-m.done:
+		return errors.New("vigil is stopping")
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *Monitor) reloadLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case errc := <-m.reloadCh:
+			errc <- m.reload()
+		}
+	}
+}
+
+func (m *Monitor) reload() error {
+	cfg, err := LoadFile(m.opts.ConfigFile)
+	if err != nil {
+		m.metrics.reloadSuccess.Set(0)
+		m.logger.Error("config reload refused; the running config is kept", "err", err)
+		return err
+	}
+	m.applyMu.Lock()
+	old := m.state.Load()
+	st := m.buildState(cfg, old)
+	m.state.Store(st)
+	m.applyMu.Unlock()
+	for name := range old.models {
+		if _, ok := st.models[name]; !ok {
+			m.metrics.forget(name)
+			m.logger.Info("model removed", "model", name)
+		}
+	}
+	m.metrics.reloadSuccess.Set(1)
+	m.metrics.reloadTimestamp.Set(float64(m.opts.Now().UnixNano()) / 1e9)
+	m.logger.Info("config reloaded", "file", m.opts.ConfigFile, "models", len(cfg.Models))
+	m.Evaluate(m.opts.Now())
+	return nil
+}
+
+func (m *Monitor) evaluationLoop(ctx context.Context) {
+	interval := time.Duration(m.state.Load().cfg.Global.EvaluationInterval)
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	m.Evaluate(m.opts.Now())
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			m.Evaluate(m.opts.Now())
+			if iv := time.Duration(m.state.Load().cfg.Global.EvaluationInterval); iv != interval {
+				interval = iv
+				ticker.Reset(iv)
+			}
+		}
+	}
+}
+
+// Evaluate computes every model's statistics at ts and publishes them to /metrics and the
+// JSON API. The evaluation loop calls it every evaluation_interval; tests call it directly.
+func (m *Monitor) Evaluate(ts time.Time) {
+	m.evalMu.Lock()
+	defer m.evalMu.Unlock()
+	start := time.Now()
+	st := m.state.Load()
+	out := make(map[string]*ModelStats, len(st.models))
+	for name, ms := range st.models {
+		s := ms.evaluate(ts, st.scratch[name])
+		out[name] = &s
+	}
+	m.stats.Store(&out)
+	m.metrics.evalDuration.Observe(time.Since(start).Seconds())
+	m.metrics.evalTimestamp.Set(float64(ts.UnixNano()) / 1e9)
+}
+
+// Stats returns the last evaluation's statistics of one model.
+func (m *Monitor) Stats(model string) (*ModelStats, bool) {
+	s, ok := (*m.stats.Load())[model]
+	return s, ok
+}
