@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestMain lets the tests run the real binary: the test executable re-executes itself as
+// vigil when VIGIL_TEST_MAIN is set.
+func TestMain(m *testing.M) {
+	if os.Getenv("VIGIL_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func TestCheckConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run([]string{"check", "config", "../../examples/quickstart.yaml"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.Contains(t, out.String(), "SUCCESS")
+	require.Contains(t, out.String(), "fraud (binary_classification): 4 feature(s), window last 10000 events")
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("models:\n  - name: a\n    task: regression\n    windoe: {size: 1}\n"), 0o600))
+	out.Reset()
+	errb.Reset()
+	code = run([]string{"check", "config", bad}, &out, &errb)
+	require.Equal(t, 1, code)
+	require.Contains(t, errb.String(), bad+":4: field windoe not found")
+
+	require.Equal(t, 2, run([]string{"check", "config"}, &out, &errb))
+	require.Equal(t, 2, run([]string{"check"}, &out, &errb))
+	require.Equal(t, 2, run([]string{"frobnicate"}, &out, &errb))
+	require.Equal(t, 2, run(nil, &out, &errb))
+}
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	require.Equal(t, 0, run([]string{"version"}, &out, io.Discard))
+	require.Regexp(t, `^vigil dev \(commit .+, built .+, go1\.\d+`, out.String())
+}
+
+// daemon is a vigil process started from the test binary.
+type daemon struct {
+	cmd    *exec.Cmd
+	url    string
+	stderr *syncBuffer
+	exited chan error
+}
+
+type syncBuffer struct {
+	ch  chan string
+	buf strings.Builder
+}
+
+func startProcess(t *testing.T, cfgPath string) *daemon {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "run", "--config.file", cfgPath, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug")
+	cmd.Env = append(os.Environ(), "VIGIL_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	d := &daemon{cmd: cmd, stderr: &syncBuffer{ch: make(chan string, 1000)}, exited: make(chan error, 1)}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			d.stderr.ch <- sc.Text()
+		}
+		close(d.stderr.ch)
+	}()
+	go func() { d.exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	addrRE := regexp.MustCompile(`msg=listening .*address=(\S+)`)
+	deadline := time.After(30 * time.Second)
+	for d.url == "" {
+		select {
+		case line, ok := <-d.stderr.ch:
+			require.True(t, ok, "vigil exited before listening:\n%s", d.stderr.buf.String())
+			d.stderr.buf.WriteString(line + "\n")
+			if m := addrRE.FindStringSubmatch(line); m != nil {
+				d.url = "http://" + m[1]
+			}
+		case <-deadline:
+			t.Fatalf("vigil did not start:\n%s", d.stderr.buf.String())
+		}
+	}
+	return d
+}
+
+// logsUntil reads the process's log until a line matches re.
+func (d *daemon) logsUntil(t *testing.T, re string) string {
+	t.Helper()
+	pat := regexp.MustCompile(re)
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case line, ok := <-d.stderr.ch:
+			require.True(t, ok, "log ended before %q:\n%s", re, d.stderr.buf.String())
+			d.stderr.buf.WriteString(line + "\n")
+			if pat.MatchString(line) {
+				return line
+			}
+		case <-deadline:
+			t.Fatalf("no log line %q:\n%s", re, d.stderr.buf.String())
+		}
+	}
+}
+
+func TestProcessReloadAndGracefulShutdown(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "vigil.yaml")
+	cfg := "global: {evaluation_interval: 1h}\nmodels:\n  - {name: fraud, task: binary_classification}\n"
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
+	d := startProcess(t, cfgPath)
+
+	resp, err := http.Get(d.url + "/readyz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// SIGHUP reloads: a bad file is refused and logged, a good one adds a model.
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg+"  - {name: price, task: regresion}\n"), 0o600))
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	line := d.logsUntil(t, "config reload refused")
+	require.Contains(t, line, `regresion`)
+	require.Contains(t, line, "vigil.yaml:4")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg+"  - {name: price, task: regression}\n"), 0o600))
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGHUP))
+	d.logsUntil(t, "config reloaded")
+	resp, err = http.Get(d.url + "/api/v1/models/price")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A request still sending its body when SIGTERM arrives is finished and answered.
+	pr, pw := io.Pipe()
+	answered := make(chan *http.Response, 1)
+	go func() {
+		resp, err := http.Post(d.url+"/api/v1/predictions", "application/x-ndjson", pr)
+		if err == nil {
+			answered <- resp
+		}
+		close(answered)
+	}()
+	_, err = pw.Write([]byte(`{"model":"fraud","id":"1","prediction":1}` + "\n"))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		r, err := http.Get(d.url + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return strings.Contains(string(b), "vigil_ingest_inflight_requests 1")
+	}, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	d.logsUntil(t, "shutting down")
+	_, err = pw.Write([]byte(`{"model":"fraud","id":"2","prediction":0}` + "\n"))
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	r, ok := <-answered
+	require.True(t, ok, "the in-flight request got no answer")
+	defer r.Body.Close()
+	require.Equal(t, http.StatusAccepted, r.StatusCode)
+	var body struct{ Accepted, Rejected int }
+	require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+	require.Equal(t, 2, body.Accepted)
+
+	select {
+	case err := <-d.exited:
+		require.NoError(t, err, "exit status 0 after SIGTERM")
+	case <-time.After(30 * time.Second):
+		t.Fatal("vigil did not exit after SIGTERM")
+	}
+	d.logsUntil(t, "msg=stopped")
+}
+
+func TestRunFailsOnBadConfig(t *testing.T) {
+	var errb bytes.Buffer
+	code := run([]string{"run", "--config.file", filepath.Join(t.TempDir(), "missing.yaml")}, io.Discard, &errb)
+	require.Equal(t, 1, code)
+	require.Contains(t, errb.String(), "missing.yaml")
+}
