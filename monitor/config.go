@@ -63,7 +63,7 @@ type Config struct {
 // GlobalConfig holds settings that apply to every model.
 type GlobalConfig struct {
 	EvaluationInterval Duration `yaml:"evaluation_interval"`
-	StoragePath        string         `yaml:"storage_path"`
+	StoragePath        string   `yaml:"storage_path"`
 }
 
 // IngestConfig bounds and protects the ingestion API.
@@ -111,7 +111,7 @@ type ReferenceConfig struct {
 
 // WindowConfig sizes the current window: the last Size events, or the events of the last Duration.
 type WindowConfig struct {
-	Size     int            `yaml:"size,omitempty"`
+	Size     int      `yaml:"size,omitempty"`
 	Duration Duration `yaml:"duration,omitempty"`
 	// MaxSamples caps a duration window's memory; the oldest events beyond it are evicted.
 	MaxSamples int `yaml:"max_samples,omitempty"`
@@ -126,7 +126,7 @@ type FeatureConfig struct {
 // LabelsConfig bounds the wait of predictions for their labels (and of labels for their predictions).
 type LabelsConfig struct {
 	TTL        Duration `yaml:"ttl"`
-	MaxPending int            `yaml:"max_pending"`
+	MaxPending int      `yaml:"max_pending"`
 }
 
 // CanaryConfig names the two versions compared by canary checks.

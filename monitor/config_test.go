@@ -14,22 +14,22 @@ import (
 func TestLoadFileBad(t *testing.T) {
 	t.Setenv("VIGIL_TEST_TOKEN", "tok")
 	cases := map[string]string{
-		"unknown_nested.bad.yaml":             "unknown_nested.bad.yaml:4: field sise not found here",
-		"unknown_top.bad.yaml":                "unknown_top.bad.yaml:2: field modles not found here",
-		"bad_task.bad.yaml":                   `bad_task.bad.yaml:3: models[0].task: "classification" is not one of binary_classification, multiclass_classification, regression`,
-		"window_both.bad.yaml":                "window_both.bad.yaml:4: models[0].window: size and duration are mutually exclusive",
-		"dup_model.bad.yaml":                  `dup_model.bad.yaml:3: models[1].name: model "a" is declared twice`,
-		"bad_duration.bad.yaml":               `bad_duration.bad.yaml:2: "30 seconds" is not a duration (write e.g. 30s, 5m, 1h, 3d)`,
-		"segment_undeclared.bad.yaml":         `segment_undeclared.bad.yaml:6: models[0].segments[0]: "country" is not a declared feature`,
-		"feature_type.bad.yaml":               `feature_type.bad.yaml:5: models[0].features[0].type: "number" is not one of numeric, categorical`,
-		"token_both.bad.yaml":                 "token_both.bad.yaml:1: ingest: at most one of bearer_token and bearer_token_file may be set",
-		"env_missing.bad.yaml":                "env_missing.bad.yaml:2: ingest.bearer_token: environment variable VIGIL_TEST_UNSET_VARIABLE is not set",
-		"reference_previous_size.bad.yaml":    "models[0].reference.size: does not apply to {window: previous}",
-		"profile.bad.yaml":                    "models[0].reference.profile: reference profiles are not supported yet",
-		"positive_regression.bad.yaml":        "positive_regression.bad.yaml:4: models[0].positive_class: applies to binary_classification only",
-		"too_many_segments.bad.yaml":          "models[0].segments: at most 4 segment features, got 5",
-		"two_docs.bad.yaml":                   "more than one YAML document",
-		"bad_name.bad.yaml":                   `models[0].name: "fraud model" is not a valid model name`,
+		"unknown_nested.bad.yaml":          "unknown_nested.bad.yaml:4: field sise not found here",
+		"unknown_top.bad.yaml":             "unknown_top.bad.yaml:2: field modles not found here",
+		"bad_task.bad.yaml":                `bad_task.bad.yaml:3: models[0].task: "classification" is not one of binary_classification, multiclass_classification, regression`,
+		"window_both.bad.yaml":             "window_both.bad.yaml:4: models[0].window: size and duration are mutually exclusive",
+		"dup_model.bad.yaml":               `dup_model.bad.yaml:3: models[1].name: model "a" is declared twice`,
+		"bad_duration.bad.yaml":            `bad_duration.bad.yaml:2: "30 seconds" is not a duration (write e.g. 30s, 5m, 1h, 3d)`,
+		"segment_undeclared.bad.yaml":      `segment_undeclared.bad.yaml:6: models[0].segments[0]: "country" is not a declared feature`,
+		"feature_type.bad.yaml":            `feature_type.bad.yaml:5: models[0].features[0].type: "number" is not one of numeric, categorical`,
+		"token_both.bad.yaml":              "token_both.bad.yaml:1: ingest: at most one of bearer_token and bearer_token_file may be set",
+		"env_missing.bad.yaml":             "env_missing.bad.yaml:2: ingest.bearer_token: environment variable VIGIL_TEST_UNSET_VARIABLE is not set",
+		"reference_previous_size.bad.yaml": "models[0].reference.size: does not apply to {window: previous}",
+		"profile.bad.yaml":                 "models[0].reference.profile: reference profiles are not supported yet",
+		"positive_regression.bad.yaml":     "positive_regression.bad.yaml:4: models[0].positive_class: applies to binary_classification only",
+		"too_many_segments.bad.yaml":       "models[0].segments: at most 4 segment features, got 5",
+		"two_docs.bad.yaml":                "more than one YAML document",
+		"bad_name.bad.yaml":                `models[0].name: "fraud model" is not a valid model name`,
 	}
 	files, err := filepath.Glob("testdata/config/*.bad.yaml")
 	require.NoError(t, err)
