@@ -1,0 +1,61 @@
+# vigil's build. `make test` is the one command that runs every test (CI runs it too).
+GO            ?= go
+STATICCHECK   ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
+STATICCHECK_VERSION ?= v0.8.2
+FUZZTIME      ?= 5s
+BENCHTIME     ?= 1s
+BENCHCOUNT    ?= 6
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE          ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
+
+# Every fuzz target, as package:target.
+FUZZ_TARGETS := \
+	./monitor:FuzzLoad \
+	./monitor/event:FuzzPredictions \
+	./monitor/event:FuzzLabels
+
+.PHONY: all build test unit lint fmt-check vet staticcheck fuzz fuzz-smoke bench tidy-check
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vigil ./cmd/vigil
+
+## test: lint, every test with the race detector, and a short run of every fuzz target.
+test: lint unit fuzz-smoke
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+lint: fmt-check vet staticcheck tidy-check
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	@test -x "$(STATICCHECK)" || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(STATICCHECK) ./...
+
+tidy-check:
+	@cp go.mod /tmp/vigil-go.mod.check && cp go.sum /tmp/vigil-go.sum.check && $(GO) mod tidy && \
+	if ! cmp -s go.mod /tmp/vigil-go.mod.check || ! cmp -s go.sum /tmp/vigil-go.sum.check; then \
+		cp /tmp/vigil-go.mod.check go.mod; cp /tmp/vigil-go.sum.check go.sum; \
+		echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; fi
+
+## fuzz-smoke: each fuzz target for FUZZTIME (default 5s); `make fuzz FUZZTIME=10m` for longer.
+fuzz-smoke fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+## bench: every benchmark, benchstat-ready (`make bench > new.txt; benchstat old.txt new.txt`).
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) ./...
