@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -96,8 +98,87 @@ type ModelConfig struct {
 	MaxVersions   int             `yaml:"max_versions"`
 	MaxClasses    int             `yaml:"max_classes"`
 	Labels        LabelsConfig    `yaml:"labels"`
+	Drift         DriftConfig     `yaml:"drift"`
 	Canary        *CanaryConfig   `yaml:"canary,omitempty"`
 }
+
+// DriftConfig sets how a model's features are judged for drift.
+type DriftConfig struct {
+	// Alpha is the significance level of the p-value tests (ks, chi_square).
+	Alpha float64 `yaml:"alpha"`
+	// Correction adjusts the p-values across features for the model-level verdict:
+	// benjamini_hochberg (default), bonferroni or none.
+	Correction string `yaml:"correction"`
+	// Share is the share of drifted features at or above which the model has drifted.
+	Share float64 `yaml:"share"`
+	// MinSamples is the fewest non-missing values the reference and the current window
+	// must each hold before a feature gets a verdict.
+	MinSamples int `yaml:"min_samples"`
+	// LargeSample is the reference size above which the default methods switch from the
+	// p-value tests to distances (as Evidently does at 1000).
+	LargeSample int `yaml:"large_sample"`
+	// Chunks is how many sub-windows of the reference `threshold: auto` learns from.
+	Chunks int `yaml:"chunks"`
+}
+
+// FeatureDriftConfig overrides how one feature is judged.
+type FeatureDriftConfig struct {
+	// Method decides vigil_drift_detected: psi, ks, wasserstein, jensen_shannon,
+	// hellinger, chi_square or l_infinity. Empty picks the default for the type and size.
+	Method string `yaml:"method,omitempty"`
+	// Threshold is the statistic's limit, or "auto" to learn it from the reference.
+	// For ks and chi_square without a threshold the p-value is compared with alpha.
+	Threshold Threshold `yaml:"threshold,omitempty"`
+	// EffectSize is the smallest effect a p-value test may call drift: the KS statistic
+	// for ks, Cramér's V for chi_square. Default 0.1.
+	EffectSize *float64 `yaml:"effect_size,omitempty"`
+}
+
+// Threshold is a number, or "auto" (learnt as mean + 3σ over reference sub-windows).
+type Threshold struct {
+	Value float64
+	Auto  bool
+	Set   bool
+}
+
+// UnmarshalYAML reads a number or "auto".
+func (t *Threshold) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode && node.Value == "auto" {
+		*t = Threshold{Auto: true, Set: true}
+		return nil
+	}
+	v, err := strconv.ParseFloat(node.Value, 64)
+	if node.Kind != yaml.ScalarNode || err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return fmt.Errorf("line %d: threshold must be a non-negative number or auto, not %q", node.Line, node.Value)
+	}
+	*t = Threshold{Value: v, Set: true}
+	return nil
+}
+
+// MarshalYAML writes the threshold as it is read.
+func (t Threshold) MarshalYAML() (any, error) {
+	if t.Auto {
+		return "auto", nil
+	}
+	if !t.Set {
+		return nil, nil
+	}
+	return t.Value, nil
+}
+
+// Drift methods, as the method label of vigil_drift_score.
+const (
+	MethodPSI           = "psi"
+	MethodKS            = "ks"
+	MethodWasserstein   = "wasserstein"
+	MethodJensenShannon = "jensen_shannon"
+	MethodHellinger     = "hellinger"
+	MethodChiSquare     = "chi_square"
+	MethodLInfinity     = "l_infinity"
+)
+
+var numericMethods = []string{MethodPSI, MethodKS, MethodWasserstein, MethodJensenShannon, MethodHellinger, MethodLInfinity}
+var categoricalMethods = []string{MethodPSI, MethodChiSquare, MethodJensenShannon, MethodHellinger, MethodLInfinity}
 
 // ReferenceConfig says what the current window is compared with.
 type ReferenceConfig struct {
@@ -121,6 +202,11 @@ type WindowConfig struct {
 type FeatureConfig struct {
 	Name string      `yaml:"name"`
 	Type FeatureType `yaml:"type"`
+	// Min and Max bound a numeric feature for vigil_feature_out_of_range_ratio; without
+	// them the reference's minimum and maximum are the bounds.
+	Min   *float64            `yaml:"min,omitempty"`
+	Max   *float64            `yaml:"max,omitempty"`
+	Drift *FeatureDriftConfig `yaml:"drift,omitempty"`
 }
 
 // LabelsConfig bounds the wait of predictions for their labels (and of labels for their predictions).
@@ -187,6 +273,10 @@ func (m *ModelConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		MaxVersions: DefaultMaxVersions,
 		MaxClasses:  DefaultMaxClasses,
 		Labels:      LabelsConfig{TTL: Duration(DefaultLabelTTL), MaxPending: DefaultMaxPendingLabels},
+		Drift: DriftConfig{
+			Alpha: 0.05, Correction: "benjamini_hochberg", Share: 0.5,
+			MinSamples: 30, LargeSample: 1000, Chunks: 10,
+		},
 	}
 	type plain ModelConfig
 	return unmarshal((*plain)(m))
@@ -517,12 +607,18 @@ func (m *ModelConfig) validate(at string) error {
 		if _, dup := names[f.Name]; dup {
 			return fieldErr(fat+".name", "feature %q is declared twice", f.Name)
 		}
+		if strings.HasPrefix(f.Name, "__") {
+			return fieldErr(fat+".name", "names starting with __ are reserved (%s is the model's own prediction)", PredictionFeature)
+		}
 		switch f.Type {
 		case Numeric, Categorical:
 		case "":
 			return fieldErr(fat+".type", "is required: numeric or categorical")
 		default:
 			return fieldErr(fat+".type", "%q is not one of numeric, categorical", f.Type)
+		}
+		if err := f.validate(fat); err != nil {
+			return err
 		}
 		names[f.Name] = f.Type
 	}
@@ -534,6 +630,9 @@ func (m *ModelConfig) validate(at string) error {
 			return fieldErr(fmt.Sprintf("%s.segments[%d]", at, j), "%q is not a declared feature", s)
 		}
 	}
+	if err := m.Drift.validate(at + ".drift"); err != nil {
+		return err
+	}
 	if m.Labels.TTL <= 0 {
 		return fieldErr(at+".labels.ttl", "must be positive")
 	}
@@ -542,6 +641,50 @@ func (m *ModelConfig) validate(at string) error {
 	}
 	if c := m.Canary; c != nil && (c.Baseline == "" || c.Candidate == "" || c.Baseline == c.Candidate) {
 		return fieldErr(at+".canary", "baseline and candidate must name two different versions")
+	}
+	return nil
+}
+
+func (d *DriftConfig) validate(at string) error {
+	switch {
+	case d.Alpha <= 0 || d.Alpha >= 1:
+		return fieldErr(at+".alpha", "must lie in (0, 1)")
+	case d.Share <= 0 || d.Share > 1:
+		return fieldErr(at+".share", "must lie in (0, 1]")
+	case d.MinSamples < 1:
+		return fieldErr(at+".min_samples", "must be at least 1")
+	case d.LargeSample < 1:
+		return fieldErr(at+".large_sample", "must be at least 1")
+	case d.Chunks < 2:
+		return fieldErr(at+".chunks", "must be at least 2")
+	}
+	switch d.Correction {
+	case "benjamini_hochberg", "bonferroni", "none":
+	default:
+		return fieldErr(at+".correction", "%q is not one of benjamini_hochberg, bonferroni, none", d.Correction)
+	}
+	return nil
+}
+
+func (f *FeatureConfig) validate(at string) error {
+	if f.Type == Categorical && (f.Min != nil || f.Max != nil) {
+		return fieldErr(at, "min and max apply to numeric features only")
+	}
+	if f.Min != nil && f.Max != nil && *f.Min > *f.Max {
+		return fieldErr(at, "min %g is above max %g", *f.Min, *f.Max)
+	}
+	if f.Drift == nil || f.Drift.Method == "" {
+		return nil
+	}
+	allowed := numericMethods
+	if f.Type == Categorical {
+		allowed = categoricalMethods
+	}
+	if !slices.Contains(allowed, f.Drift.Method) {
+		return fieldErr(at+".drift.method", "%q does not apply to a %s feature; use one of %s", f.Drift.Method, f.Type, strings.Join(allowed, ", "))
+	}
+	if e := f.Drift.EffectSize; e != nil && (*e < 0 || *e > 1) {
+		return fieldErr(at+".drift.effect_size", "must lie in [0, 1]")
 	}
 	return nil
 }

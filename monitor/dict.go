@@ -38,12 +38,6 @@ func (d *dict) id(s string) uint32 {
 	return id
 }
 
-// lookup returns s's id without adding it.
-func (d *dict) lookup(s string) (uint32, bool) {
-	id, ok := d.ids[s]
-	return id, ok
-}
-
 // name returns the string of an id: "" for 0, OtherValue past the cap.
 func (d *dict) name(id uint32) string {
 	if int(id) < len(d.names) {

@@ -16,7 +16,16 @@ const (
 	labelVersion = "version"
 	labelSegment = "segment"
 	labelMetric  = "metric"
+	labelFeature = "feature"
+	labelMethod  = "method"
 )
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
 
 // metrics are the instrumentation the daemon updates as events arrive.
 type metrics struct {
@@ -109,6 +118,8 @@ type statsCollector struct {
 	snapshot func() map[string]*ModelStats
 
 	windowSamples, quality, labelsPending, labelLag, lastEvent *prometheus.Desc
+	driftScore, driftPValue, driftDetected                     *prometheus.Desc
+	missingRatio, outOfRange, newCategory, typeMismatches      *prometheus.Desc
 }
 
 func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
@@ -122,6 +133,14 @@ func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
 		labelsPending: d("labels_pending", "Predictions waiting for their label.", labelModel),
 		labelLag:      d("label_lag_seconds", "Median time from prediction to label over the current window's labeled pairs.", labelModel),
 		lastEvent:     d("last_event_timestamp_seconds", "Arrival time of the model's newest event.", labelModel),
+		driftScore: d("drift_score", "Drift statistic of a feature's current window against its reference, by method; feature=\"*\" method=\"share\" is the share of drifted features.",
+			labelModel, labelFeature, labelMethod),
+		driftPValue:    d("drift_p_value", "p-value of a feature's drift test (ks, chi_square), uncorrected.", labelModel, labelFeature, labelMethod),
+		driftDetected:  d("drift_detected", "1 when the feature's deciding method says it drifted, else 0; feature=\"*\" is the model-level verdict after the multiple-testing correction. Absent without a verdict.", labelModel, labelFeature),
+		missingRatio:   d("feature_missing_ratio", "Share of the current window's predictions without the feature.", labelModel, labelFeature),
+		outOfRange:     d("feature_out_of_range_ratio", "Share of the feature's current values outside the configured bounds or the reference's [min, max].", labelModel, labelFeature),
+		newCategory:    d("feature_new_category_ratio", "Share of the feature's current values whose category the reference lacks.", labelModel, labelFeature),
+		typeMismatches: d("feature_type_mismatches_total", "Values of the wrong type for the declared feature type (kept as missing).", labelModel, labelFeature),
 	}
 }
 
@@ -132,6 +151,13 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.labelsPending
 	ch <- c.labelLag
 	ch <- c.lastEvent
+	ch <- c.driftScore
+	ch <- c.driftPValue
+	ch <- c.driftDetected
+	ch <- c.missingRatio
+	ch <- c.outOfRange
+	ch <- c.newCategory
+	ch <- c.typeMismatches
 }
 
 // Collect implements prometheus.Collector.
@@ -152,6 +178,34 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		if st.LastEventAt != nil {
 			gauge(c.lastEvent, float64(st.LastEventAt.UnixNano())/1e9, name)
+		}
+		opt := func(d *prometheus.Desc, v *float64, feature string) {
+			if v != nil {
+				gauge(d, *v, name, feature)
+			}
+		}
+		for i := range st.Features {
+			f := &st.Features[i]
+			for method, v := range f.Scores {
+				gauge(c.driftScore, v, name, f.Name, method)
+			}
+			for method, v := range f.PValues {
+				gauge(c.driftPValue, v, name, f.Name, method)
+			}
+			if f.Detected != nil {
+				gauge(c.driftDetected, boolValue(*f.Detected), name, f.Name)
+			}
+			if f.Name == PredictionFeature {
+				continue
+			}
+			opt(c.missingRatio, f.MissingRatio, f.Name)
+			opt(c.outOfRange, f.OutOfRangeRatio, f.Name)
+			opt(c.newCategory, f.NewCategoryRatio, f.Name)
+			ch <- prometheus.MustNewConstMetric(c.typeMismatches, prometheus.CounterValue, float64(f.TypeMismatches), name, f.Name)
+		}
+		if st.Drift != nil {
+			gauge(c.driftScore, st.Drift.Share, name, AllValue, "share")
+			gauge(c.driftDetected, boolValue(st.Drift.Detected), name, AllValue)
 		}
 	}
 }

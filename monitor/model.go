@@ -1,7 +1,6 @@
 package monitor
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -20,9 +19,6 @@ const maxCategories = 10000
 
 // maxUnknownFeatureNames bounds how many distinct undeclared feature names a model tracks.
 const maxUnknownFeatureNames = 100
-
-// errRejected is wrapped by every per-record rejection the engine makes (not the decoder's).
-var errRejected = errors.New("rejected")
 
 // rejection is a record the engine refused, with its metric reason.
 type rejection struct {
@@ -43,8 +39,8 @@ type featureSlot struct {
 	typ  FeatureType
 	col  int   // index into predWindow.num or predWindow.cat
 	dict *dict // categorical values (nil for numeric)
-	// counts of values seen since start, for data-quality statistics
-	missing, mismatched uint64
+	// mismatched counts values of the wrong type since start
+	mismatched uint64
 }
 
 // modelState is everything vigil keeps for one model. All fields after mu are guarded by it.
@@ -250,8 +246,6 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 					v = f.Value.Num
 				case event.String:
 					fs.mismatched++
-				case event.Missing:
-					fs.missing++
 				}
 				m.window.num[fs.col][slot] = v
 				if firstSlot >= 0 {
@@ -259,9 +253,7 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 				}
 			} else {
 				var id uint32
-				if f.Value.Kind == event.Missing {
-					fs.missing++
-				} else {
+				if f.Value.Kind != event.Missing {
 					id = fs.dict.id(f.Value.Class())
 				}
 				m.window.cat[fs.col][slot] = id

@@ -136,11 +136,3 @@ func (s *pendingSet[T]) unlink(i int32) {
 	s.free = append(s.free, i)
 	s.n--
 }
-
-// oldest returns the event time of the oldest record, or false when empty.
-func (s *pendingSet[T]) oldest() (int64, bool) {
-	if s.head < 0 {
-		return 0, false
-	}
-	return s.nodes[s.head].time, true
-}

@@ -24,6 +24,10 @@ type ModelStats struct {
 	Events          EventStats        `json:"events"`
 	LastEventAt     *time.Time        `json:"last_event_at,omitempty"`
 	UnknownFeatures map[string]uint64 `json:"unknown_features,omitempty"`
+	// Features holds each declared feature's data quality and drift, then the prediction's.
+	Features []FeatureStats `json:"features"`
+	// Drift is the model-level verdict; absent while no feature has one.
+	Drift *ModelDrift `json:"drift,omitempty"`
 }
 
 // WindowStats counts what the windows hold.
@@ -89,6 +93,9 @@ type evalScratch struct {
 	yf    []float64
 	pf    []float64
 	probK []float64
+	// per-feature copies and the frozen reference's cache
+	feats []featureData
+	ref   refCache
 }
 
 // evaluate computes the model's statistics at ts. It must not run concurrently with itself
@@ -96,7 +103,8 @@ type evalScratch struct {
 func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 	m.expire(ts)
 	st := ModelStats{Model: m.cfg.Name, Task: m.cfg.Task, EvaluatedAt: ts}
-	width, versionNames, segNames, k := m.snapshot(ts, s, &st)
+	width, versionNames, segNames, k, frozen := m.snapshot(ts, s, &st)
+	st.Features, st.Drift = m.featureStats(s, frozen)
 
 	if n := len(s.lag); n > 0 {
 		lags := slices.Clone(s.lag)
@@ -134,7 +142,7 @@ func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 }
 
 // snapshot copies what evaluation needs out of the windows under the model's lock.
-func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (width int, versionNames []string, segNames [][]string, k int) {
+func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (width int, versionNames []string, segNames [][]string, k int, frozen bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	end := ts.UnixNano()
@@ -154,9 +162,10 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 	st.Labels.PendingLabels = m.pendLabel.Len()
 	st.Windows.ReferenceKind = m.cfg.Reference.Window
 
-	// Prediction window: current and (for previous) reference ranges.
+	// Prediction window: current and reference ranges.
 	pw := m.window
-	var lo, hi int
+	var lo, hi, rlo, rhi int
+	refWin := pw
 	if w.Duration > 0 {
 		d := time.Duration(w.Duration).Nanoseconds()
 		keep := d
@@ -167,21 +176,22 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 		at := func(i int) int64 { return pw.time[pw.r.slot(i)] }
 		lo, hi = timeSpan(pw.r.n, at, end-d, end)
 		if m.cfg.Reference.Window == "previous" {
-			rlo, rhi := timeSpan(pw.r.n, at, end-2*d, end-d)
-			st.Windows.Reference = rhi - rlo
+			rlo, rhi = timeSpan(pw.r.n, at, end-2*d, end-d)
 		}
 	} else {
 		lo, hi = pw.span(w.Size, 0)
 		if m.cfg.Reference.Window == "previous" {
-			rlo, rhi := pw.span(w.Size, hi-lo)
-			st.Windows.Reference = rhi - rlo
+			rlo, rhi = pw.span(w.Size, hi-lo)
 		}
 	}
-	st.Windows.Current = hi - lo
 	if m.first != nil {
-		st.Windows.Reference = m.first.len()
-		st.Windows.ReferenceFrozen = m.first.frozen()
+		refWin, rlo, rhi = m.first, 0, m.first.len()
+		frozen = m.first.frozen()
+		st.Windows.ReferenceFrozen = frozen
 	}
+	st.Windows.Current = hi - lo
+	st.Windows.Reference = rhi - rlo
+	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid)
 	s.pVersion, s.pPred, s.pScore = s.pVersion[:0], s.pPred[:0], s.pScore[:0]
 	if m.cfg.Task == BinaryClassification {
 		for i := lo; i < hi; i++ {
@@ -234,7 +244,95 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 	if k == m.classes.max {
 		k++ // the "other" class has a column too
 	}
-	return width, versionNames, segNames, k
+	return width, versionNames, segNames, k, frozen
+}
+
+// copyFeatures copies every feature's non-missing values of the current range [lo, hi) of
+// cur and the reference range [rlo, rhi) of ref into the scratch, and the prediction as
+// the last feature. skipRef leaves the reference out (its statistics are cached).
+func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, ref *predWindow, rlo, rhi int, skipRef bool) {
+	n := len(m.feats) + 1
+	if len(s.feats) != n {
+		s.feats = make([]featureData, n)
+	}
+	for i := range m.feats {
+		f := &m.feats[i]
+		fd := &s.feats[i]
+		fd.name, fd.typ, fd.cfg, fd.curTotal, fd.mismatch = f.name, f.typ, &m.cfg.Features[i], hi-lo, f.mismatched
+		fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
+		if f.typ == Numeric {
+			fd.curNum = appendNumeric(fd.curNum, cur, cur.num[f.col], lo, hi)
+			if !skipRef {
+				fd.refNum = appendNumeric(fd.refNum, ref, ref.num[f.col], rlo, rhi)
+			}
+		} else {
+			fd.curCat = appendCategories(fd.curCat, cur, cur.cat[f.col], lo, hi)
+			if !skipRef {
+				fd.refCat = appendCategories(fd.refCat, ref, ref.cat[f.col], rlo, rhi)
+			}
+		}
+	}
+	// The prediction: scores of a binary model that sends them, predicted classes of a
+	// classifier, predicted values of a regression model.
+	fd := &s.feats[n-1]
+	fd.name, fd.cfg, fd.curTotal, fd.mismatch = PredictionFeature, nil, hi-lo, 0
+	fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
+	scored := m.cfg.Task == BinaryClassification && (hasValue(ref.score, ref, rlo, rhi) || (rhi == rlo && hasValue(cur.score, cur, lo, hi)))
+	switch {
+	case m.cfg.Task == Regression || scored:
+		col := func(w *predWindow) []float64 { return w.pred }
+		if scored {
+			col = func(w *predWindow) []float64 { return w.score }
+		}
+		fd.typ = Numeric
+		fd.curNum = appendNumeric(fd.curNum, cur, col(cur), lo, hi)
+		if !skipRef {
+			fd.refNum = appendNumeric(fd.refNum, ref, col(ref), rlo, rhi)
+		}
+	default:
+		fd.typ = Categorical
+		fd.curCat = appendClasses(fd.curCat, cur, lo, hi)
+		if !skipRef {
+			fd.refCat = appendClasses(fd.refCat, ref, rlo, rhi)
+		}
+	}
+}
+
+func appendNumeric(dst []float64, w *predWindow, col []float64, lo, hi int) []float64 {
+	for i := lo; i < hi; i++ {
+		if v := col[w.r.slot(i)]; !math.IsNaN(v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
+}
+
+func appendCategories(dst []uint32, w *predWindow, col []uint32, lo, hi int) []uint32 {
+	for i := lo; i < hi; i++ {
+		if id := col[w.r.slot(i)]; id != 0 {
+			dst = append(dst, id)
+		}
+	}
+	return dst
+}
+
+// appendClasses appends predicted classes as category ids (class + 1, so 0 stays missing).
+func appendClasses(dst []uint32, w *predWindow, lo, hi int) []uint32 {
+	for i := lo; i < hi; i++ {
+		if v := w.pred[w.r.slot(i)]; !math.IsNaN(v) {
+			dst = append(dst, uint32(v)+1)
+		}
+	}
+	return dst
+}
+
+func hasValue(col []float64, w *predWindow, lo, hi int) bool {
+	for i := lo; i < hi; i++ {
+		if !math.IsNaN(col[w.r.slot(i)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // names lists a dictionary's strings by id, including the "other" id.

@@ -1,0 +1,401 @@
+package monitor
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/vigilml/vigil/drift"
+)
+
+// PredictionFeature is the feature name under which a model's own output is tested for
+// drift: the score of a binary model that sends scores, else the predicted class; the
+// predicted value of a regression model.
+const PredictionFeature = "__prediction__"
+
+// Default thresholds of the distance methods (Evidently's defaults); ks and chi_square
+// compare their p-value with drift.alpha instead.
+var defaultThresholds = map[string]float64{
+	MethodPSI:           0.1,
+	MethodWasserstein:   0.1,
+	MethodJensenShannon: 0.1,
+	MethodHellinger:     0.1,
+	MethodLInfinity:     0.1,
+}
+
+// defaultEffectSize is the smallest effect a p-value test may call drift: the KS statistic
+// for ks, Cramér's V for chi_square (Cohen's "small" effect).
+const defaultEffectSize = 0.1
+
+// FeatureStats is one feature's data quality and drift at an evaluation.
+type FeatureStats struct {
+	Name string      `json:"name"`
+	Type FeatureType `json:"type"`
+	// Current and Reference count the non-missing values compared.
+	Current   int `json:"current"`
+	Reference int `json:"reference"`
+	// MissingRatio is the share of the current window's predictions without this feature.
+	MissingRatio *float64 `json:"missing_ratio,omitempty"`
+	// OutOfRangeRatio is the share of current values outside [min, max]: the configured
+	// bounds, else the reference's minimum and maximum (numeric features).
+	OutOfRangeRatio *float64 `json:"out_of_range_ratio,omitempty"`
+	// NewCategoryRatio is the share of current values whose category the reference lacks.
+	NewCategoryRatio *float64 `json:"new_category_ratio,omitempty"`
+	// TypeMismatches counts values of the wrong type since start (kept as missing).
+	TypeMismatches uint64 `json:"type_mismatches"`
+	// Scores holds every drift statistic that applies, by method; PValues the tests'.
+	Scores  map[string]float64 `json:"scores,omitempty"`
+	PValues map[string]float64 `json:"p_values,omitempty"`
+	// Method decides Detected: against Threshold, or for ks and chi_square without a
+	// threshold, the p-value against alpha with an effect-size floor.
+	Method        string   `json:"method,omitempty"`
+	Threshold     *float64 `json:"threshold,omitempty"`
+	ThresholdAuto bool     `json:"threshold_auto,omitempty"`
+	Detected      *bool    `json:"detected,omitempty"`
+	// NoVerdict says why Detected is absent.
+	NoVerdict string `json:"no_verdict,omitempty"`
+
+	pvalue   float64 // of the deciding p-value test, NaN otherwise
+	effectOK bool    // effect-size floor met (p-value tests)
+}
+
+// ModelDrift is the model-level verdict over its features.
+type ModelDrift struct {
+	// Features counts the features with a verdict (the prediction not included).
+	Features int `json:"features"`
+	// Drifted counts those that drifted after the multiple-testing correction.
+	Drifted int `json:"drifted"`
+	// Share is Drifted / Features.
+	Share float64 `json:"share"`
+	// Detected is Share ≥ drift.share.
+	Detected   bool   `json:"detected"`
+	Correction string `json:"correction"`
+}
+
+// featureData is one feature's values copied out of the windows, in window order.
+type featureData struct {
+	name     string
+	typ      FeatureType
+	cfg      *FeatureConfig // nil for the prediction
+	curNum   []float64      // non-missing values
+	refNum   []float64
+	curCat   []uint32 // non-missing category ids
+	refCat   []uint32
+	curTotal int // predictions in the current window, missing included
+	mismatch uint64
+}
+
+// refCache keeps what a frozen reference yields, so a first-N reference is sorted,
+// counted and learnt from once.
+type refCache struct {
+	valid   bool
+	samples map[string]*drift.Sample
+	counts  map[string]map[uint32]int64
+	auto    map[string]float64
+}
+
+func (c *refCache) reset() {
+	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}}
+}
+
+// featureStats judges every feature and the prediction, and the model as a whole.
+func (m *modelState) featureStats(s *evalScratch, frozen bool) ([]FeatureStats, *ModelDrift) {
+	if !frozen || !s.ref.valid {
+		// The reference's values are in the scratch: sort, count and learn from them once.
+		s.ref.reset()
+		for i := range s.feats {
+			m.prepareReference(&s.feats[i], &s.ref)
+		}
+	}
+	out := make([]FeatureStats, 0, len(s.feats))
+	for i := range s.feats {
+		out = append(out, m.judge(&s.feats[i], &s.ref))
+	}
+	s.ref.valid = frozen
+	return out, m.modelDrift(out)
+}
+
+// refCount is the number of reference values behind a cached sample or counts.
+func (c *refCache) refCount(name string) int {
+	if s := c.samples[name]; s != nil {
+		return s.Len()
+	}
+	n := 0
+	for _, v := range c.counts[name] {
+		n += int(v)
+	}
+	return n
+}
+
+// prepareReference sorts or counts a feature's reference values and learns its automatic
+// threshold, into the cache.
+func (m *modelState) prepareReference(fd *featureData, cache *refCache) {
+	ref := len(fd.refNum) + len(fd.refCat)
+	if fd.typ == Numeric {
+		if ref > 0 {
+			cache.samples[fd.name] = drift.NewSample(fd.refNum)
+		}
+	} else {
+		cache.counts[fd.name] = drift.CountCategories(fd.refCat)
+	}
+	if fd.cfg != nil && fd.cfg.Drift != nil && fd.cfg.Drift.Threshold.Auto {
+		method := fd.cfg.Drift.Method
+		if method == "" {
+			method = defaultMethod(fd.typ, ref, m.cfg.Drift.LargeSample)
+		}
+		cache.auto[fd.name] = m.learnThreshold(fd, method)
+	}
+}
+
+// judge computes one feature's data quality and drift.
+func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
+	dc := m.cfg.Drift
+	st := FeatureStats{Name: fd.name, Type: fd.typ, TypeMismatches: fd.mismatch, pvalue: math.NaN()}
+	cur, ref := len(fd.curNum)+len(fd.curCat), cache.refCount(fd.name)
+	st.Current, st.Reference = cur, ref
+	if fd.curTotal > 0 && fd.cfg != nil {
+		st.MissingRatio = ptr(float64(fd.curTotal-cur) / float64(fd.curTotal))
+	}
+
+	var refSample *drift.Sample
+	var refCounts map[uint32]int64
+	if fd.typ == Numeric {
+		refSample = cache.samples[fd.name]
+		if fd.cfg != nil && cur > 0 {
+			lo, hi := math.Inf(-1), math.Inf(1)
+			if refSample != nil {
+				sorted := refSample.Sorted()
+				lo, hi = sorted[0], sorted[len(sorted)-1]
+			}
+			if fd.cfg.Min != nil {
+				lo = *fd.cfg.Min
+			}
+			if fd.cfg.Max != nil {
+				hi = *fd.cfg.Max
+			}
+			if refSample != nil || fd.cfg.Min != nil || fd.cfg.Max != nil {
+				n := 0
+				for _, v := range fd.curNum {
+					if v < lo || v > hi {
+						n++
+					}
+				}
+				st.OutOfRangeRatio = ptr(float64(n) / float64(cur))
+			}
+		}
+	} else {
+		refCounts = cache.counts[fd.name]
+		if fd.cfg != nil && cur > 0 && ref > 0 {
+			n := 0
+			for _, id := range fd.curCat {
+				if refCounts[id] == 0 {
+					n++
+				}
+			}
+			st.NewCategoryRatio = ptr(float64(n) / float64(cur))
+		}
+	}
+
+	if cur < dc.MinSamples || ref < dc.MinSamples {
+		st.NoVerdict = fmt.Sprintf("not enough values: reference %d, current %d, drift.min_samples %d", ref, cur, dc.MinSamples)
+		return st
+	}
+
+	var res drift.Result
+	var cramersV float64
+	if fd.typ == Numeric {
+		res = refSample.Compare(drift.NewSample(fd.curNum))
+	} else {
+		res = drift.CompareCategorical(refCounts, drift.CountCategories(fd.curCat))
+		cramersV = math.Sqrt(res.ChiSquare / float64(cur+ref))
+	}
+	st.Scores = map[string]float64{}
+	st.PValues = map[string]float64{}
+	for method, v := range map[string]float64{
+		MethodPSI: res.PSI, MethodKS: res.KS, MethodWasserstein: res.Wasserstein,
+		MethodJensenShannon: res.JensenShannon, MethodHellinger: res.Hellinger,
+		MethodChiSquare: res.ChiSquare, MethodLInfinity: res.LInfinity,
+	} {
+		if finite(v) {
+			st.Scores[method] = v
+		}
+	}
+	if finite(res.KSPValue) {
+		st.PValues[MethodKS] = res.KSPValue
+	}
+	if finite(res.ChiSquarePValue) {
+		st.PValues[MethodChiSquare] = res.ChiSquarePValue
+	}
+
+	// The deciding method and its threshold.
+	var fcfg FeatureDriftConfig
+	if fd.cfg != nil && fd.cfg.Drift != nil {
+		fcfg = *fd.cfg.Drift
+	}
+	st.Method = fcfg.Method
+	if st.Method == "" {
+		st.Method = defaultMethod(fd.typ, ref, dc.LargeSample)
+	}
+	effectFloor := defaultEffectSize
+	if fcfg.EffectSize != nil {
+		effectFloor = *fcfg.EffectSize
+	}
+	// effect is the quantity thresholds compare for the p-value tests.
+	effect := func(method string) float64 {
+		switch method {
+		case MethodKS:
+			return res.KS
+		case MethodChiSquare:
+			return cramersV
+		}
+		return st.Scores[method]
+	}
+	if _, ok := st.Scores[st.Method]; !ok {
+		st.NoVerdict = fmt.Sprintf("%s is undefined on this data (e.g. a constant reference)", st.Method)
+		return st
+	}
+	var detected bool
+	switch {
+	case fcfg.Threshold.Auto:
+		limit, ok := cache.auto[fd.name]
+		if !ok || math.IsNaN(limit) {
+			st.NoVerdict = fmt.Sprintf("threshold auto needs at least %d reference values per sub-window", dc.MinSamples)
+			return st
+		}
+		st.Threshold, st.ThresholdAuto = ptr(limit), true
+		detected = effect(st.Method) > limit
+	case fcfg.Threshold.Set:
+		st.Threshold = ptr(fcfg.Threshold.Value)
+		detected = effect(st.Method) >= fcfg.Threshold.Value
+	case st.Method == MethodKS || st.Method == MethodChiSquare:
+		st.pvalue = st.PValues[st.Method]
+		st.effectOK = effect(st.Method) >= effectFloor
+		st.Threshold = ptr(dc.Alpha)
+		detected = st.pvalue < dc.Alpha && st.effectOK
+	default:
+		limit := defaultThresholds[st.Method]
+		st.Threshold = ptr(limit)
+		detected = effect(st.Method) >= limit
+	}
+	st.Detected = &detected
+	return st
+}
+
+// defaultMethod picks the deciding method as Evidently does: tests with p-values for
+// small references, distances for large ones (where every p-value is tiny).
+func defaultMethod(typ FeatureType, refSize, large int) string {
+	switch {
+	case typ == Numeric && refSize <= large:
+		return MethodKS
+	case typ == Numeric:
+		return MethodWasserstein
+	case refSize <= large:
+		return MethodChiSquare
+	}
+	return MethodJensenShannon
+}
+
+// learnThreshold is `threshold: auto`: the deciding statistic of each of drift.chunks
+// contiguous sub-windows of the reference against the whole reference, and the limit
+// mean + 3σ of those values (NaN when a sub-window would hold fewer than min_samples).
+func (m *modelState) learnThreshold(fd *featureData, method string) float64 {
+	k := m.cfg.Drift.Chunks
+	n := len(fd.refNum) + len(fd.refCat)
+	size := n / k
+	if size < m.cfg.Drift.MinSamples {
+		return math.NaN()
+	}
+	vals := make([]float64, 0, k)
+	if fd.typ == Numeric {
+		ref := drift.NewSample(fd.refNum)
+		for c := range k {
+			res := ref.Compare(drift.NewSample(fd.refNum[c*size : (c+1)*size]))
+			vals = append(vals, statOf(res, method, size+n))
+		}
+	} else {
+		refCounts := drift.CountCategories(fd.refCat)
+		for c := range k {
+			res := drift.CompareCategorical(refCounts, drift.CountCategories(fd.refCat[c*size:(c+1)*size]))
+			vals = append(vals, statOf(res, method, size+n))
+		}
+	}
+	vals = slices.DeleteFunc(vals, func(v float64) bool { return !finite(v) })
+	if len(vals) < 2 {
+		return math.NaN()
+	}
+	var mean, sq float64
+	for _, v := range vals {
+		mean += v
+	}
+	mean /= float64(len(vals))
+	for _, v := range vals {
+		sq += (v - mean) * (v - mean)
+	}
+	return mean + 3*math.Sqrt(sq/float64(len(vals)))
+}
+
+// statOf is the quantity a threshold compares for method: the statistic, or Cramér's V
+// for chi_square (its statistic grows with the sample size).
+func statOf(res drift.Result, method string, total int) float64 {
+	switch method {
+	case MethodPSI:
+		return res.PSI
+	case MethodKS:
+		return res.KS
+	case MethodWasserstein:
+		return res.Wasserstein
+	case MethodJensenShannon:
+		return res.JensenShannon
+	case MethodHellinger:
+		return res.Hellinger
+	case MethodLInfinity:
+		return res.LInfinity
+	case MethodChiSquare:
+		return math.Sqrt(res.ChiSquare / float64(total))
+	}
+	return math.NaN()
+}
+
+// modelDrift counts drifted features after correcting the p-value tests for testing many
+// features at once.
+func (m *modelState) modelDrift(fs []FeatureStats) *ModelDrift {
+	dc := m.cfg.Drift
+	md := &ModelDrift{Correction: dc.Correction}
+	var pidx []int
+	var pvals []float64
+	for i := range fs {
+		f := &fs[i]
+		if f.Name == PredictionFeature || f.Detected == nil {
+			continue
+		}
+		md.Features++
+		if !math.IsNaN(f.pvalue) {
+			pidx = append(pidx, i)
+			pvals = append(pvals, f.pvalue)
+		} else if *f.Detected {
+			md.Drifted++
+		}
+	}
+	adj := pvals
+	switch dc.Correction {
+	case "bonferroni":
+		adj = drift.Bonferroni(pvals)
+	case "benjamini_hochberg":
+		adj = drift.BenjaminiHochberg(pvals)
+	}
+	for j, i := range pidx {
+		if adj[j] < dc.Alpha && fs[i].effectOK {
+			md.Drifted++
+		}
+	}
+	if md.Features == 0 {
+		return nil
+	}
+	md.Share = float64(md.Drifted) / float64(md.Features)
+	md.Detected = md.Share >= dc.Share
+	return md
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+func ptr[T any](v T) *T { return &v }
