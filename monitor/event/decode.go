@@ -114,27 +114,38 @@ type Decoder struct {
 }
 
 // NewDecoder returns a Decoder with the given limits; zero fields of l take
-// their defaults.
+// their defaults. The zero Decoder is ready to use, with default limits.
 func NewDecoder(l Limits) *Decoder {
-	if l.MaxFeatures <= 0 {
-		l.MaxFeatures = DefaultMaxFeatures
+	d := &Decoder{limits: l}
+	d.init()
+	return d
+}
+
+// maxRetained is the largest scratch buffer a Decoder keeps between calls.
+const maxRetained = 64 << 10
+
+func (d *Decoder) init() {
+	if d.limits.MaxFeatures <= 0 {
+		d.limits.MaxFeatures = DefaultMaxFeatures
 	}
-	if l.MaxStringLen <= 0 {
-		l.MaxStringLen = DefaultMaxStringLen
+	if d.limits.MaxStringLen <= 0 {
+		d.limits.MaxStringLen = DefaultMaxStringLen
 	}
-	if l.MaxScores <= 0 {
-		l.MaxScores = DefaultMaxScores
+	if d.limits.MaxScores <= 0 {
+		d.limits.MaxScores = DefaultMaxScores
 	}
-	return &Decoder{
-		limits:     l,
-		strs:       make(map[string]int32, 256),
-		seen:       make(map[string]struct{}),
-		seenScores: make(map[string]struct{}),
-	}
+	d.strs = make(map[string]int32, 256)
+	d.seen = make(map[string]struct{})
+	d.seenScores = make(map[string]struct{})
 }
 
 // Limits returns the limits in effect, defaults filled in.
-func (d *Decoder) Limits() Limits { return d.limits }
+func (d *Decoder) Limits() Limits {
+	if d.strs == nil {
+		d.init()
+	}
+	return d.limits
+}
 
 // Predictions decodes body as predictions. For every valid record it calls
 // fn(index, p); p and its slices are reused after fn returns, so fn copies
@@ -162,6 +173,9 @@ func (d *Decoder) Labels(body []byte, f Format, defaultModel string, fn func(ind
 }
 
 func (d *Decoder) decode(body []byte, f Format, defaultModel string) (records int, errs []RecordError, err error) {
+	if d.strs == nil {
+		d.init()
+	}
 	d.body, d.defaultModel, d.errs, d.serr = body, defaultModel, nil, nil
 	switch f {
 	case JSON:
@@ -172,9 +186,15 @@ func (d *Decoder) decode(body []byte, f Format, defaultModel string) (records in
 		err = errors.New("unknown body format " + f.String())
 	}
 	errs = d.errs
-	// Drop references to the caller's data.
+	// Drop references to the caller's data, and strings that are not interned.
 	d.body, d.buf, d.errs, d.predFn, d.labelFn, d.serr = nil, nil, nil, nil, nil, nil
-	d.pred.ID, d.label.ID, d.id = "", "", ""
+	d.model, d.id, d.time, d.label, d.ferr = "", "", time.Time{}, Label{}, nil
+	clear(d.pred.Features[:cap(d.pred.Features)])
+	clear(d.pred.Scores[:cap(d.pred.Scores)])
+	d.pred = Prediction{Features: d.pred.Features[:0], Scores: d.pred.Scores[:0]}
+	if cap(d.scratch) > maxRetained {
+		d.scratch = nil
+	}
 	return records, errs, err
 }
 
