@@ -119,6 +119,10 @@ type DriftConfig struct {
 	LargeSample int `yaml:"large_sample"`
 	// Chunks is how many sub-windows of the reference `threshold: auto` learns from.
 	Chunks int `yaml:"chunks"`
+	// Multivariate turns on the PCA reconstruction-error test over the numeric features.
+	Multivariate bool `yaml:"multivariate"`
+	// PCAVariance is the share of the reference's variance the kept components explain.
+	PCAVariance float64 `yaml:"pca_variance"`
 }
 
 // FeatureDriftConfig overrides how one feature is judged.
@@ -175,6 +179,8 @@ const (
 	MethodHellinger     = "hellinger"
 	MethodChiSquare     = "chi_square"
 	MethodLInfinity     = "l_infinity"
+	// MethodPCA is the multivariate test's method label (feature "*").
+	MethodPCA = "pca_reconstruction_error"
 )
 
 var numericMethods = []string{MethodPSI, MethodKS, MethodWasserstein, MethodJensenShannon, MethodHellinger, MethodLInfinity}
@@ -276,6 +282,7 @@ func (m *ModelConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		Drift: DriftConfig{
 			Alpha: 0.05, Correction: "benjamini_hochberg", Share: 0.5,
 			MinSamples: 30, LargeSample: 1000, Chunks: 10,
+			Multivariate: true, PCAVariance: 0.65,
 		},
 	}
 	type plain ModelConfig
@@ -657,6 +664,8 @@ func (d *DriftConfig) validate(at string) error {
 		return fieldErr(at+".large_sample", "must be at least 1")
 	case d.Chunks < 2:
 		return fieldErr(at+".chunks", "must be at least 2")
+	case d.PCAVariance <= 0 || d.PCAVariance >= 1:
+		return fieldErr(at+".pca_variance", "must lie in (0, 1)")
 	}
 	switch d.Correction {
 	case "benjamini_hochberg", "bonferroni", "none":

@@ -92,10 +92,103 @@ type refCache struct {
 	samples map[string]*drift.Sample
 	counts  map[string]map[uint32]int64
 	auto    map[string]float64
+	pca     *drift.PCA
+	pcaLow  float64
+	pcaHigh float64
+	pcaWhy  string // why there is no PCA model
 }
 
 func (c *refCache) reset() {
 	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}}
+}
+
+// MultivariateDrift is the PCA reconstruction-error test over a model's numeric features.
+type MultivariateDrift struct {
+	// Features are the numeric features the test covers.
+	Features []string `json:"features"`
+	// Components is the number of principal components kept.
+	Components int `json:"components,omitempty"`
+	// Error is the current window's mean reconstruction error.
+	Error *float64 `json:"error,omitempty"`
+	// Lower and Upper bound the error: mean ∓ 3σ over reference sub-windows.
+	Lower *float64 `json:"lower,omitempty"`
+	Upper *float64 `json:"upper,omitempty"`
+	// Detected is true when Error lies outside [Lower, Upper].
+	Detected  *bool  `json:"detected,omitempty"`
+	NoVerdict string `json:"no_verdict,omitempty"`
+}
+
+// pcaFeatures lists the numeric features the multivariate test covers (at least two).
+func (m *modelState) pcaFeatures() []string {
+	if !m.cfg.Drift.Multivariate {
+		return nil
+	}
+	var out []string
+	for _, f := range m.feats {
+		if f.typ == Numeric {
+			out = append(out, f.name)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
+}
+
+// fitPCA fits the reference's PCA model and learns its bounds from reference sub-windows.
+func (m *modelState) fitPCA(s *evalScratch, c *refCache) {
+	d := len(s.pcaCols)
+	n := len(s.pcaRef) / d
+	dc := m.cfg.Drift
+	size := n / dc.Chunks
+	if size < dc.MinSamples {
+		c.pcaWhy = fmt.Sprintf("the reference's %d rows make sub-windows of fewer than drift.min_samples %d", n, dc.MinSamples)
+		return
+	}
+	p, err := drift.FitPCA(s.pcaRef, n, d, dc.PCAVariance)
+	if err != nil {
+		c.pcaWhy = err.Error()
+		return
+	}
+	errs := make([]float64, dc.Chunks)
+	for k := range errs {
+		errs[k] = p.ReconstructionError(s.pcaRef[k*size*d:(k+1)*size*d], size)
+	}
+	mean, sd := meanStd(errs)
+	c.pca, c.pcaLow, c.pcaHigh = p, mean-3*sd, mean+3*sd
+}
+
+// multivariate scores the current window with the reference's PCA model.
+func (m *modelState) multivariate(s *evalScratch, c *refCache) *MultivariateDrift {
+	if len(s.pcaCols) == 0 {
+		return nil
+	}
+	md := &MultivariateDrift{Features: s.pcaCols}
+	if c.pca == nil {
+		md.NoVerdict = c.pcaWhy
+		return md
+	}
+	md.Components = c.pca.Components()
+	rows := len(s.pcaCur) / len(s.pcaCols)
+	if rows < m.cfg.Drift.MinSamples {
+		md.NoVerdict = fmt.Sprintf("the current window has %d rows, fewer than drift.min_samples %d", rows, m.cfg.Drift.MinSamples)
+		return md
+	}
+	e := c.pca.ReconstructionError(s.pcaCur, rows)
+	md.Error, md.Lower, md.Upper = ptr(e), ptr(c.pcaLow), ptr(c.pcaHigh)
+	md.Detected = ptr(e < c.pcaLow || e > c.pcaHigh)
+	return md
+}
+
+func meanStd(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)))
 }
 
 // featureStats judges every feature and the prediction, and the model as a whole.
@@ -105,6 +198,9 @@ func (m *modelState) featureStats(s *evalScratch, frozen bool) ([]FeatureStats, 
 		s.ref.reset()
 		for i := range s.feats {
 			m.prepareReference(&s.feats[i], &s.ref)
+		}
+		if len(s.pcaCols) > 0 {
+			m.fitPCA(s, &s.ref)
 		}
 	}
 	out := make([]FeatureStats, 0, len(s.feats))
@@ -323,15 +419,8 @@ func (m *modelState) learnThreshold(fd *featureData, method string) float64 {
 	if len(vals) < 2 {
 		return math.NaN()
 	}
-	var mean, sq float64
-	for _, v := range vals {
-		mean += v
-	}
-	mean /= float64(len(vals))
-	for _, v := range vals {
-		sq += (v - mean) * (v - mean)
-	}
-	return mean + 3*math.Sqrt(sq/float64(len(vals)))
+	mean, sd := meanStd(vals)
+	return mean + 3*sd
 }
 
 // statOf is the quantity a threshold compares for method: the statistic, or Cramér's V

@@ -315,3 +315,49 @@ func TestModelDriftCorrection(t *testing.T) {
 	// 0.005, 0.0275, then min(0.055, 0.05625) = 0.055: two.
 	require.Equal(t, map[string]int{"none": 4, "bonferroni": 1, "benjamini_hochberg": 2}, drifted)
 }
+
+// TestMultivariateDrift breaks the correlation between two features while each keeps its
+// own distribution: the per-feature tests see nothing, the PCA test does.
+func TestMultivariateDrift(t *testing.T) {
+	d := startDaemon(t, `
+global: {evaluation_interval: 1h}
+models:
+  - name: m
+    task: regression
+    window: {size: 1000}
+    reference: {window: first, size: 1000}
+    features:
+      - {name: a, type: numeric}
+      - {name: b, type: numeric}
+`)
+	r := rand.New(rand.NewPCG(21, 22))
+	row := func(rho float64) func(int) string {
+		return func(int) string {
+			a := r.NormFloat64()
+			b := rho*a + math.Sqrt(1-rho*rho)*r.NormFloat64()
+			return fmt.Sprintf(`{"model":"m","features":{"a":%g,"b":%g}}`, a, b)
+		}
+	}
+	sendRows(t, d, 1000, row(0.95))
+	sendRows(t, d, 1000, row(0.95))
+	d.m.Evaluate(d.clock.Now())
+	s := d.stats(t, "m")
+	mv := s.Multivariate
+	require.NotNil(t, mv)
+	require.Equal(t, []string{"a", "b"}, mv.Features)
+	require.Equal(t, 1, mv.Components, "one component explains 97.5% of two features correlated at 0.95")
+	require.False(t, *mv.Detected, "error %v in [%v, %v]", *mv.Error, *mv.Lower, *mv.Upper)
+
+	sendRows(t, d, 1000, row(-0.95))
+	d.m.Evaluate(d.clock.Now())
+	s = d.stats(t, "m")
+	for _, f := range []string{"a", "b"} {
+		require.False(t, *featureOf(s, f).Detected, "%s alone has not drifted", f)
+	}
+	mv = s.Multivariate
+	require.True(t, *mv.Detected, "error %v outside [%v, %v]", *mv.Error, *mv.Lower, *mv.Upper)
+	require.Greater(t, *mv.Error, 3*(*mv.Upper))
+	body := string(d.get(t, "/metrics").body)
+	require.Contains(t, body, fmt.Sprintf(`vigil_drift_score{feature="*",method="pca_reconstruction_error",model="m"} %g`, *mv.Error))
+	require.Contains(t, body, fmt.Sprintf(`vigil_drift_threshold{feature="*",method="pca_reconstruction_error",model="m"} %g`, *mv.Upper))
+}

@@ -118,7 +118,7 @@ type statsCollector struct {
 	snapshot func() map[string]*ModelStats
 
 	windowSamples, quality, labelsPending, labelLag, lastEvent *prometheus.Desc
-	driftScore, driftPValue, driftDetected                     *prometheus.Desc
+	driftScore, driftPValue, driftDetected, driftThreshold     *prometheus.Desc
 	missingRatio, outOfRange, newCategory, typeMismatches      *prometheus.Desc
 }
 
@@ -137,6 +137,7 @@ func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
 			labelModel, labelFeature, labelMethod),
 		driftPValue:    d("drift_p_value", "p-value of a feature's drift test (ks, chi_square), uncorrected.", labelModel, labelFeature, labelMethod),
 		driftDetected:  d("drift_detected", "1 when the feature's deciding method says it drifted, else 0; feature=\"*\" is the model-level verdict after the multiple-testing correction. Absent without a verdict.", labelModel, labelFeature),
+		driftThreshold: d("drift_threshold", "The limit the deciding method's statistic is compared with (the p-value's alpha for p-value tests); feature=\"*\" method=\"pca_reconstruction_error\" is the upper bound of the multivariate test.", labelModel, labelFeature, labelMethod),
 		missingRatio:   d("feature_missing_ratio", "Share of the current window's predictions without the feature.", labelModel, labelFeature),
 		outOfRange:     d("feature_out_of_range_ratio", "Share of the feature's current values outside the configured bounds or the reference's [min, max].", labelModel, labelFeature),
 		newCategory:    d("feature_new_category_ratio", "Share of the feature's current values whose category the reference lacks.", labelModel, labelFeature),
@@ -154,6 +155,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.driftScore
 	ch <- c.driftPValue
 	ch <- c.driftDetected
+	ch <- c.driftThreshold
 	ch <- c.missingRatio
 	ch <- c.outOfRange
 	ch <- c.newCategory
@@ -194,6 +196,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 			if f.Detected != nil {
 				gauge(c.driftDetected, boolValue(*f.Detected), name, f.Name)
+				gauge(c.driftThreshold, *f.Threshold, name, f.Name, f.Method)
 			}
 			if f.Name == PredictionFeature {
 				continue
@@ -206,6 +209,10 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		if st.Drift != nil {
 			gauge(c.driftScore, st.Drift.Share, name, AllValue, "share")
 			gauge(c.driftDetected, boolValue(st.Drift.Detected), name, AllValue)
+		}
+		if mv := st.Multivariate; mv != nil && mv.Error != nil {
+			gauge(c.driftScore, *mv.Error, name, AllValue, MethodPCA)
+			gauge(c.driftThreshold, *mv.Upper, name, AllValue, MethodPCA)
 		}
 	}
 }

@@ -28,6 +28,9 @@ type ModelStats struct {
 	Features []FeatureStats `json:"features"`
 	// Drift is the model-level verdict; absent while no feature has one.
 	Drift *ModelDrift `json:"drift,omitempty"`
+	// Multivariate is the PCA reconstruction-error test; absent with fewer than two
+	// numeric features or drift.multivariate off.
+	Multivariate *MultivariateDrift `json:"multivariate,omitempty"`
 }
 
 // WindowStats counts what the windows hold.
@@ -96,6 +99,9 @@ type evalScratch struct {
 	// per-feature copies and the frozen reference's cache
 	feats []featureData
 	ref   refCache
+	// row-major numeric features (NaN = missing) for the PCA test
+	pcaCols        []string
+	pcaCur, pcaRef []float64
 }
 
 // evaluate computes the model's statistics at ts. It must not run concurrently with itself
@@ -105,6 +111,7 @@ func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 	st := ModelStats{Model: m.cfg.Name, Task: m.cfg.Task, EvaluatedAt: ts}
 	width, versionNames, segNames, k, frozen := m.snapshot(ts, s, &st)
 	st.Features, st.Drift = m.featureStats(s, frozen)
+	st.Multivariate = m.multivariate(s, &s.ref)
 
 	if n := len(s.lag); n > 0 {
 		lags := slices.Clone(s.lag)
@@ -272,6 +279,16 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 			}
 		}
 	}
+	// Rows of the numeric features for the multivariate test.
+	s.pcaCols = m.pcaFeatures()
+	s.pcaCur, s.pcaRef = s.pcaCur[:0], s.pcaRef[:0]
+	if len(s.pcaCols) > 0 {
+		s.pcaCur = m.appendRows(s.pcaCur, cur, lo, hi)
+		if !skipRef {
+			s.pcaRef = m.appendRows(s.pcaRef, ref, rlo, rhi)
+		}
+	}
+
 	// The prediction: scores of a binary model that sends them, predicted classes of a
 	// classifier, predicted values of a regression model.
 	fd := &s.feats[n-1]
@@ -296,6 +313,19 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 			fd.refCat = appendClasses(fd.refCat, ref, rlo, rhi)
 		}
 	}
+}
+
+// appendRows appends the numeric features of entries [lo, hi) row by row, NaN for missing.
+func (m *modelState) appendRows(dst []float64, w *predWindow, lo, hi int) []float64 {
+	for i := lo; i < hi; i++ {
+		j := w.r.slot(i)
+		for _, f := range m.feats {
+			if f.typ == Numeric {
+				dst = append(dst, w.num[f.col][j])
+			}
+		}
+	}
+	return dst
 }
 
 func appendNumeric(dst []float64, w *predWindow, col []float64, lo, hi int) []float64 {
