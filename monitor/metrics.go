@@ -18,6 +18,7 @@ const (
 	labelMetric  = "metric"
 	labelFeature = "feature"
 	labelMethod  = "method"
+	labelSignal  = "signal"
 )
 
 func boolValue(b bool) float64 {
@@ -120,6 +121,7 @@ type statsCollector struct {
 	windowSamples, quality, labelsPending, labelLag, lastEvent *prometheus.Desc
 	driftScore, driftPValue, driftDetected, driftThreshold     *prometheus.Desc
 	missingRatio, outOfRange, newCategory, typeMismatches      *prometheus.Desc
+	anomalyScore, anomalyValue, anomalyAlarms                  *prometheus.Desc
 }
 
 func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
@@ -141,6 +143,9 @@ func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
 		missingRatio:   d("feature_missing_ratio", "Share of the current window's predictions without the feature.", labelModel, labelFeature),
 		outOfRange:     d("feature_out_of_range_ratio", "Share of the feature's current values outside the configured bounds or the reference's [min, max].", labelModel, labelFeature),
 		newCategory:    d("feature_new_category_ratio", "Share of the feature's current values whose category the reference lacks.", labelModel, labelFeature),
+		anomalyScore:   d("anomaly_score", "Robust z-score of one of the model's own time series against its history (signed, capped at ±100).", labelModel, labelSignal),
+		anomalyValue:   d("anomaly_signal_value", "The model's own time series over the predictions since the previous evaluation.", labelModel, labelSignal),
+		anomalyAlarms:  d("anomaly_alarms_total", "Alarms of the CUSUM change detector on a signal; alert on its increase.", labelModel, labelSignal),
 		typeMismatches: d("feature_type_mismatches_total", "Values of the wrong type for the declared feature type (kept as missing).", labelModel, labelFeature),
 	}
 }
@@ -160,6 +165,9 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.outOfRange
 	ch <- c.newCategory
 	ch <- c.typeMismatches
+	ch <- c.anomalyScore
+	ch <- c.anomalyValue
+	ch <- c.anomalyAlarms
 }
 
 // Collect implements prometheus.Collector.
@@ -209,6 +217,15 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		if st.Drift != nil {
 			gauge(c.driftScore, st.Drift.Share, name, AllValue, "share")
 			gauge(c.driftDetected, boolValue(st.Drift.Detected), name, AllValue)
+		}
+		for _, a := range st.Anomalies {
+			if a.Value != nil {
+				gauge(c.anomalyValue, *a.Value, name, a.Signal)
+			}
+			if a.Score != nil {
+				gauge(c.anomalyScore, *a.Score, name, a.Signal)
+			}
+			ch <- prometheus.MustNewConstMetric(c.anomalyAlarms, prometheus.CounterValue, float64(a.Alarms), name, a.Signal)
 		}
 		if mv := st.Multivariate; mv != nil && mv.Error != nil {
 			gauge(c.driftScore, *mv.Error, name, AllValue, MethodPCA)

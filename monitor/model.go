@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -64,7 +65,8 @@ type modelState struct {
 	pendLabel *pendingSet[pendingLabel]
 
 	unknownFeatures map[string]uint64
-	lastEvent       time.Time // arrival time of the newest event
+	tick            tickAccumulator // predictions since the last evaluation tick
+	lastEvent       time.Time       // arrival time of the newest event
 	predictions     uint64
 	labels          uint64
 }
@@ -91,6 +93,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics) *modelState {
 		classes:         newDict(cfg.MaxClasses),
 		versions:        newDict(cfg.MaxVersions),
 		unknownFeatures: make(map[string]uint64),
+		tick:            tickAccumulator{rng: rand.New(rand.NewPCG(1, 2))},
 	}
 	var nNum, nCat int
 	for i, f := range cfg.Features {
@@ -222,6 +225,7 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 	m.metrics.predictions.Inc()
 
 	var seg [maxSegmentFeatures]uint32
+	present := 0
 	if p.Role == event.RolePrimary {
 		slot := m.window.push(t, version, pred, score)
 		var firstSlot = -1
@@ -244,6 +248,7 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 				switch f.Value.Kind {
 				case event.Number, event.Bool:
 					v = f.Value.Num
+					present++
 				case event.String:
 					fs.mismatched++
 				}
@@ -255,6 +260,7 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 				var id uint32
 				if f.Value.Kind != event.Missing {
 					id = fs.dict.id(f.Value.Class())
+					present++
 				}
 				m.window.cat[fs.col][slot] = id
 				if firstSlot >= 0 {
@@ -265,6 +271,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 	}
 	for i, fi := range m.segFeat {
 		seg[i] = m.segDict[i].id(m.segmentValue(p, fi))
+	}
+	if p.Role == event.RolePrimary {
+		m.tick.add(score, pred, m.cfg.Task == BinaryClassification, present, len(m.feats), p.LatencyMS, p.HasLatency)
 	}
 
 	if p.ID == "" || math.IsNaN(pred) {

@@ -31,6 +31,8 @@ type ModelStats struct {
 	// Multivariate is the PCA reconstruction-error test; absent with fewer than two
 	// numeric features or drift.multivariate off.
 	Multivariate *MultivariateDrift `json:"multivariate,omitempty"`
+	// Anomalies are the model's own time series and their anomaly scores.
+	Anomalies []AnomalySignal `json:"anomalies"`
 }
 
 // WindowStats counts what the windows hold.
@@ -102,6 +104,8 @@ type evalScratch struct {
 	// row-major numeric features (NaN = missing) for the PCA test
 	pcaCols        []string
 	pcaCur, pcaRef []float64
+	// the anomaly detectors of the model's own time series
+	anomaly *anomalyState
 }
 
 // evaluate computes the model's statistics at ts. It must not run concurrently with itself
@@ -109,6 +113,10 @@ type evalScratch struct {
 func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 	m.expire(ts)
 	st := ModelStats{Model: m.cfg.Name, Task: m.cfg.Task, EvaluatedAt: ts}
+	if s.anomaly == nil {
+		s.anomaly = newAnomalyState()
+	}
+	st.Anomalies = m.anomalies(ts, s.anomaly)
 	width, versionNames, segNames, k, frozen := m.snapshot(ts, s, &st)
 	st.Features, st.Drift = m.featureStats(s, frozen)
 	st.Multivariate = m.multivariate(s, &s.ref)
