@@ -71,8 +71,9 @@ var (
 
 // Decoder decodes ingest bodies. It keeps buffers and an intern table between
 // calls, so that decoding allocates nothing in steady state except the id
-// strings. A Decoder is not safe for concurrent use; keep one per goroutine
-// or in a sync.Pool.
+// strings; what it keeps between calls is bounded (a few MiB at most) and
+// holds no reference to a body. A Decoder is not safe for
+// concurrent use; keep one per goroutine or in a sync.Pool.
 type Decoder struct {
 	limits Limits
 
@@ -86,17 +87,22 @@ type Decoder struct {
 	serr    *SyntaxError
 
 	// Interning and duplicate detection; see intern.go.
-	strs        map[string]int32 // string → index in entries
-	entries     []internEntry
-	pos         []posCache // per feature position
-	stamp       uint32     // current record, for internEntry.stamp
-	slowDup     bool       // find duplicate names with seen, not stamps, for the rest of this record
-	seenBuilt   bool       // seen holds the feature names of this record
-	seen        map[string]struct{}
-	seenScores  map[string]struct{} // classes of a record with many
+	strs       map[string]int32 // string → index in entries
+	entries    []internEntry
+	pos        []posCache // per feature position
+	stamp      uint32     // current record, for internEntry.stamp
+	slowDup    bool       // find duplicate names with seen, not stamps, for the rest of this record
+	seenBuilt  bool       // seen holds the feature names of this record
+	seen       map[string]struct{}
+	seenScores map[string]struct{} // classes of a record with many
 
 	// Per-call state.
 	labels       bool // decoding labels, not predictions
+	hold         bool // hold accepted records back (JSON format)
+	heldPreds    []heldPrediction
+	heldLabels   []heldLabel
+	heldFeatures []Feature
+	heldScores   []ClassScore
 	defaultModel string
 	predFn       func(int, *Prediction)
 	labelFn      func(int, *Label)
@@ -159,7 +165,7 @@ func (d *Decoder) Limits() Limits {
 //
 // defaultModel is the model from the URL, or "": a record without "model"
 // gets it, and a record with another model is rejected with
-// [ReasonModelMismatch].
+// [ReasonModelMismatch]. fn may be nil, to validate only.
 func (d *Decoder) Predictions(body []byte, f Format, defaultModel string, fn func(index int, p *Prediction)) (records int, errs []RecordError, err error) {
 	d.labels, d.predFn = false, fn
 	return d.decode(body, f, defaultModel)
@@ -195,9 +201,13 @@ func (d *Decoder) decode(body []byte, f Format, defaultModel string) (records in
 	if cap(d.scratch) > maxRetained {
 		d.scratch = nil
 	}
+	d.dropHeld()
 	return records, errs, err
 }
 
+// decodeJSON decodes a JSON body in one pass. Its records are held back
+// until the end: fn must not see any record of a body that turns out not to
+// be JSON.
 func (d *Decoder) decodeJSON() (int, error) {
 	d.buf, d.base, d.line = d.body, 0, 0
 	b := d.buf
@@ -205,32 +215,42 @@ func (d *Decoder) decodeJSON() (int, error) {
 	if i == len(b) {
 		return 0, ErrEmptyBody
 	}
-	// Validate first: fn must not see any record of a body that is not JSON.
-	if end := d.skip(i, 0); end >= 0 {
-		if end = d.ws(end); end < len(b) {
-			d.unexpected(end, "after top-level value")
+	d.hold = true
+	defer func() { d.hold = false }()
+	n := 0
+	if b[i] != '[' {
+		i = d.record(i, 0, 0, false)
+		n = 1
+	} else if i = d.ws(i + 1); i < len(b) && b[i] == ']' {
+		i++
+	} else {
+		for {
+			if i = d.record(i, 1, n, false); i < 0 {
+				break
+			}
+			n++
+			if i = d.ws(i); i < len(b) && b[i] == ',' {
+				i = d.ws(i + 1)
+				continue
+			}
+			if i < len(b) && b[i] == ']' {
+				i++
+			} else {
+				i = d.unexpected(i, "after array element")
+			}
+			break
+		}
+	}
+	if i >= 0 {
+		if i = d.ws(i); i < len(b) {
+			d.unexpected(i, "after top-level value")
 		}
 	}
 	if d.serr != nil {
+		d.errs = nil
 		return 0, d.serr
 	}
-	if b[i] != '[' {
-		d.record(i, 0, 0, false)
-		return 1, nil
-	}
-	n := 0
-	i = d.ws(i + 1)
-	if i < len(b) && b[i] == ']' {
-		return 0, nil
-	}
-	for i >= 0 && i < len(b) {
-		i = d.record(i, 1, n, false)
-		n++
-		if i = d.ws(i); i >= len(b) || b[i] != ',' {
-			break
-		}
-		i = d.ws(i + 1)
-	}
+	d.releaseHeld()
 	return n, nil
 }
 
@@ -276,8 +296,10 @@ func (d *Decoder) record(i, depth, index int, whole bool) int {
 		}
 	}
 	if next < 0 {
-		d.reject(index, ReasonInvalidJSON, d.serr)
-		d.serr = nil
+		if !d.hold { // NDJSON: only this line is lost
+			d.reject(index, ReasonInvalidJSON, d.serr)
+			d.serr = nil
+		}
 		return -1
 	}
 	if d.ferr == nil {
@@ -289,12 +311,80 @@ func (d *Decoder) record(i, depth, index int, whole bool) int {
 	}
 	if d.labels {
 		d.label.Model, d.label.ID, d.label.Time = d.model, d.id, d.time
-		d.labelFn(index, &d.label)
+		switch {
+		case d.hold:
+			d.heldLabels = append(d.heldLabels, heldLabel{l: d.label, index: index})
+		case d.labelFn != nil:
+			d.labelFn(index, &d.label)
+		}
 	} else {
 		d.pred.Model, d.pred.ID, d.pred.Time = d.model, d.id, d.time
-		d.predFn(index, &d.pred)
+		switch {
+		case d.hold:
+			d.holdPrediction(index)
+		case d.predFn != nil:
+			d.predFn(index, &d.pred)
+		}
 	}
 	return next
+}
+
+// heldPrediction is an accepted prediction of a JSON body, held back until
+// the whole body has been read. Its features and scores end at the given
+// offsets of Decoder.heldFeatures and Decoder.heldScores.
+type heldPrediction struct {
+	p                Prediction
+	index            int
+	features, scores int
+}
+
+// heldLabel is an accepted label of a JSON body, held back.
+type heldLabel struct {
+	l     Label
+	index int
+}
+
+// maxHeld bounds the buffers for held records that a Decoder keeps between
+// calls (in features; records and scores are bounded alike).
+const maxHeld = 1 << 15
+
+func (d *Decoder) holdPrediction(index int) {
+	p := d.pred
+	d.heldFeatures = append(d.heldFeatures, p.Features...)
+	d.heldScores = append(d.heldScores, p.Scores...)
+	p.Features, p.Scores = nil, nil
+	d.heldPreds = append(d.heldPreds, heldPrediction{p: p, index: index, features: len(d.heldFeatures), scores: len(d.heldScores)})
+}
+
+// releaseHeld passes the held records on.
+func (d *Decoder) releaseHeld() {
+	f, s := 0, 0
+	for k := range d.heldPreds {
+		h := &d.heldPreds[k]
+		h.p.Features = d.heldFeatures[f:h.features:h.features]
+		h.p.Scores = d.heldScores[s:h.scores:h.scores]
+		f, s = h.features, h.scores
+		if d.predFn != nil {
+			d.predFn(h.index, &h.p)
+		}
+	}
+	for k := range d.heldLabels {
+		if d.labelFn != nil {
+			d.labelFn(d.heldLabels[k].index, &d.heldLabels[k].l)
+		}
+	}
+}
+
+// dropHeld empties the buffers of held records, and frees them if large.
+func (d *Decoder) dropHeld() {
+	clear(d.heldPreds)
+	clear(d.heldLabels)
+	clear(d.heldFeatures)
+	clear(d.heldScores)
+	d.heldPreds, d.heldLabels, d.heldFeatures, d.heldScores = d.heldPreds[:0], d.heldLabels[:0], d.heldFeatures[:0], d.heldScores[:0]
+	if cap(d.heldFeatures) > maxHeld || cap(d.heldScores) > maxHeld || cap(d.heldPreds) > maxHeld/8 || cap(d.heldLabels) > maxHeld {
+		d.heldPreds, d.heldLabels, d.heldFeatures, d.heldScores = nil, nil, nil, nil
+	}
 }
 
 // complete checks the record as a whole once all fields are read.
@@ -345,6 +435,9 @@ func (d *Decoder) fail(reason Reason, field, msg string) {
 // of its container.
 func (d *Decoder) object(i, depth int) int {
 	b := d.buf
+	if i >= len(b) {
+		return d.unexpected(i, "")
+	}
 	if b[i] != '{' {
 		kind, _, next := d.scalar(i, depth)
 		if next >= 0 {

@@ -133,6 +133,9 @@ var goodPredictions = []predictionCase{
 	{name: "timestamp Unix integer", record: `{"model":"fraud","timestamp":1795514400}`, want: pred(func(p *Prediction) { p.Time = at("2026-11-24T10:00:00Z") })},
 	{name: "timestamp Unix fraction exact", record: `{"model":"fraud","timestamp":1795514400.123456789}`, want: pred(func(p *Prediction) { p.Time = at("2026-11-24T10:00:00.123456789Z") })},
 	{name: "timestamp Unix exponent", record: `{"model":"fraud","timestamp":1.7955144005e9}`, want: pred(func(p *Prediction) { p.Time = at("2026-11-24T10:00:00.5Z") })},
+	{name: "timestamp first", record: `{"model":"fraud","timestamp":"1970-01-01T01:00:00+01:00"}`, want: pred(func(p *Prediction) { p.Time = time.Unix(0, 0).UTC() })},
+	{name: "timestamp last", record: `{"model":"fraud","timestamp":"9999-12-31T23:59:59.999999999Z"}`, want: pred(func(p *Prediction) { p.Time = at("9999-12-31T23:59:59.999999999Z") })},
+	{name: "timestamp Unix last", record: `{"model":"fraud","timestamp":253402300799.999999999}`, want: pred(func(p *Prediction) { p.Time = at("9999-12-31T23:59:59.999999999Z") })},
 	{name: "timestamp Unix zero", record: `{"model":"fraud","timestamp":0}`, want: pred(func(p *Prediction) { p.Time = time.Unix(0, 0).UTC() })},
 	{
 		name:   "feature kinds",
@@ -179,6 +182,12 @@ var badPredictions = []predictionCase{
 		err: `record 0: unknown field "foo"; known fields are model, version, role, id, timestamp, features, prediction, score, scores, latency_ms`},
 	{name: "unknown field case", record: `{"Model":"fraud"}`, reason: ReasonUnknownField,
 		err: `record 0: unknown field "Model"; did you mean "model"?`},
+	{name: "long unknown field is shortened", record: `{"model":"fraud","` + strings.Repeat("x", 70) + `":1}`, reason: ReasonUnknownField, model: "fraud",
+		err: `record 0: unknown field "` + strings.Repeat("x", 64) + `"…; known fields are model, version, role, id, timestamp, features, prediction, score, scores, latency_ms`},
+	{name: "long overflowing number is shortened", record: `{"model":"fraud","features":{"a":1` + strings.Repeat("0", 400) + `}}`, reason: ReasonInvalidValue, model: "fraud",
+		err: `record 0: features.a: number 1` + strings.Repeat("0", 39) + `… overflows float64 (NaN and infinite numbers are not accepted)`},
+	{name: "escaped unknown field", record: `{"model":"fraud","féatures":{}}`, reason: ReasonUnknownField, model: "fraud",
+		err: `record 0: unknown field "féatures"; did you mean "features"?`},
 	{name: "duplicate field", record: `{"model":"fraud","score":0.1,"score":0.2}`, reason: ReasonInvalidValue, model: "fraud",
 		err: `record 0: duplicate field "score"`},
 	{name: "model missing", record: `{"id":"a"}`, reason: ReasonMissingField,
@@ -231,6 +240,12 @@ var badPredictions = []predictionCase{
 		err: `record 0: timestamp: "2026-11-24T10:00:00Zulu" is not a valid RFC 3339 time: unexpected text after the time zone`},
 	{name: "timestamp empty fraction", record: `{"model":"fraud","timestamp":"2026-11-24T10:00:00.Z"}`, reason: ReasonInvalidTimestamp, model: "fraud",
 		err: `record 0: timestamp: "2026-11-24T10:00:00.Z" is not a valid RFC 3339 time: expected digits after the decimal point`},
+	{name: "timestamp before 1970", record: `{"model":"fraud","timestamp":"0001-01-01T00:00:00Z"}`, reason: ReasonInvalidTimestamp, model: "fraud",
+		err: `record 0: timestamp: "0001-01-01T00:00:00Z" is not a valid RFC 3339 time: it is before 1970`},
+	{name: "timestamp before 1970 by its offset", record: `{"model":"fraud","timestamp":"1970-01-01T00:30:00+01:00"}`, reason: ReasonInvalidTimestamp, model: "fraud",
+		err: `record 0: timestamp: "1970-01-01T00:30:00+01:00" is not a valid RFC 3339 time: it is before 1970`},
+	{name: "timestamp after 9999 by its offset", record: `{"model":"fraud","timestamp":"9999-12-31T23:30:00-01:00"}`, reason: ReasonInvalidTimestamp, model: "fraud",
+		err: `record 0: timestamp: "9999-12-31T23:30:00-01:00" is not a valid RFC 3339 time: it is after the year 9999`},
 	{name: "timestamp milliseconds", record: `{"model":"fraud","timestamp":1795514400000}`, reason: ReasonInvalidTimestamp, model: "fraud",
 		err: `record 0: timestamp: Unix time 1795514400000 is after the year 9999; timestamps are Unix seconds, not milliseconds, microseconds or nanoseconds`},
 	{name: "timestamp milliseconds exponent", record: `{"model":"fraud","timestamp":1.7955144e12}`, reason: ReasonInvalidTimestamp, model: "fraud",
@@ -563,6 +578,27 @@ func TestJSONBodies(t *testing.T) {
 			`record 5: features.a: expected a number, string, bool or null, found object; flatten nested values into separate features`,
 		}, got)
 	})
+	t.Run("array records keep their own features", func(t *testing.T) {
+		r := decodePredictions(d, `[{"model":"fraud","features":{"a":1,"b":"x"},"scores":{"0":0.5,"1":0.5}},
+			{"model":"fraud","features":{"c":true}},{"model":"fraud"},{"model":"fraud","features":{"a":[]}},
+			{"model":"fraud","scores":{"z":1},"features":{"d":null,"e":2}}]`, JSON, "")
+		require.NoError(t, r.err)
+		require.Equal(t, []int{0, 1, 2, 4}, r.accepted)
+		require.Equal(t, []Prediction{
+			pred(func(p *Prediction) {
+				p.Features = []Feature{num("a", 1), str("b", "x")}
+				p.Scores = []ClassScore{{"0", 0.5}, {"1", 0.5}}
+			}),
+			pred(features(boolean("c", true))),
+			pred(),
+			pred(func(p *Prediction) {
+				p.Features = []Feature{missing("d"), num("e", 2)}
+				p.Scores = []ClassScore{{"z", 1}}
+			}),
+		}, r.preds)
+		require.Len(t, r.errs, 1)
+		require.Equal(t, 3, r.errs[0].Index)
+	})
 	t.Run("single object", func(t *testing.T) {
 		r := decodePredictions(d, "\n{\"model\":\"fraud\"}\n", JSON, "")
 		require.NoError(t, r.err)
@@ -667,10 +703,16 @@ func TestDecoderReuse(t *testing.T) {
 }
 
 func TestStringsDoNotAliasTheBody(t *testing.T) {
+	for _, f := range []Format{JSON, NDJSON} {
+		t.Run(f.String(), func(t *testing.T) { testStringsDoNotAliasTheBody(t, f) })
+	}
+}
+
+func testStringsDoNotAliasTheBody(t *testing.T, f Format) {
 	d := NewDecoder(Limits{})
 	body := []byte(`{"model":"m0123","version":"v1","id":"id-1","features":{"name-with-65-bytes-` + strings.Repeat("x", 46) + `":"value-with-65-bytes-` + strings.Repeat("y", 43) + `","n":"short"},"prediction":"p","scores":{"c":1}}`)
 	var got Prediction
-	_, errs, err := d.Predictions(body, NDJSON, "", func(_ int, p *Prediction) { got = clonePrediction(p) })
+	_, errs, err := d.Predictions(body, f, "", func(_ int, p *Prediction) { got = clonePrediction(p) })
 	require.NoError(t, err)
 	require.Empty(t, errs)
 	want := clonePrediction(&got)
@@ -794,4 +836,104 @@ func TestRecordErrorUnwrap(t *testing.T) {
 	e := &RecordError{Index: 3, Reason: ReasonInvalidValue, Err: inner}
 	require.Equal(t, "record 3: boom", e.Error())
 	require.ErrorIs(t, e, inner)
+}
+
+func TestZeroDecoder(t *testing.T) {
+	var d Decoder
+	r := decodePredictions(&d, `{"model":"fraud","features":{"a":"b"}}`, JSON, "")
+	require.NoError(t, r.err)
+	require.Equal(t, []Prediction{pred(features(str("a", "b")))}, r.preds)
+	var d2 Decoder
+	require.Equal(t, Limits{MaxFeatures: 1000, MaxStringLen: 1024, MaxScores: 1000}, d2.Limits())
+}
+
+func TestNilCallback(t *testing.T) {
+	d := NewDecoder(Limits{})
+	n, errs, err := d.Predictions([]byte(`[{"model":"fraud"},{"model":1}]`), JSON, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.Len(t, errs, 1)
+	n, errs, err = d.Labels([]byte(`{"model":"fraud","id":"a","label":1}`), JSON, "", nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.Empty(t, errs)
+}
+
+// TestSyntaxErrorsLikeEncodingJSON checks that a JSON body is refused with
+// the message and position encoding/json gives (its Offset counts the bad
+// byte; ours is the bad byte's offset).
+func TestSyntaxErrorsLikeEncodingJSON(t *testing.T) {
+	for _, body := range []string{
+		"[", `[{"model":"a"}`, `[{"model":"a"} {"model":"a"}]`, `[{"model":"a"},]`, `{"model":"a"}]`, `[]]`,
+		`[1 2]`, `{"a" 1}`, `{"a":1 "b"}`, `{1}`, `trux`, `"\x"`, `"\u12g4"`, "\"\n\"", `-a`, `1.a`, `1ea`, `01`, `[,]`,
+		`{"features":{"a":1,}}`, `{"features":{"a":[1,2}}`, `{"model":"a","features":{"x":-}}`, `{"scores":{"a" 1}}`,
+		`{"scores":{"a":1 "b":1}}`, `{"a":1}x`, `[{}]x`, `{"model":"a",}`, `[{"model":"a","version":{"x":[}}]`,
+		`{"model":"a","features":{"x":nan}}`, `{"model":"a","id":'x'}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			var v any
+			var want *json.SyntaxError
+			require.ErrorAs(t, json.Unmarshal([]byte(body), &v), &want)
+			for _, labels := range []bool{false, true} {
+				var err error
+				if labels {
+					_, _, err = NewDecoder(Limits{}).Labels([]byte(body), JSON, "a", nil)
+				} else {
+					_, _, err = NewDecoder(Limits{}).Predictions([]byte(body), JSON, "a", nil)
+				}
+				var got *SyntaxError
+				require.ErrorAs(t, err, &got)
+				require.Equal(t, want.Error(), got.Msg)
+				if got.Msg == "unexpected end of JSON input" {
+					require.Equal(t, int(want.Offset), got.Offset)
+				} else {
+					require.Equal(t, int(want.Offset)-1, got.Offset)
+				}
+			}
+		})
+	}
+	// Where encoding/json reads a space past the end of a truncated literal,
+	// we say what happened.
+	_, _, err := NewDecoder(Limits{}).Predictions([]byte(`{"model":tru`), JSON, "", nil)
+	require.EqualError(t, err, `invalid JSON at line 1, column 13 (byte offset 12): unexpected end of JSON input`)
+	// A byte that is not ASCII is shown as a byte, not as the Latin-1
+	// character encoding/json shows (a byte order mark is not JSON).
+	_, _, err = NewDecoder(Limits{}).Predictions([]byte("\xef\xbb\xbf{}"), JSON, "", nil)
+	require.EqualError(t, err, `invalid JSON at line 1, column 1 (byte offset 0): invalid character '\xef' looking for beginning of value`)
+}
+
+func TestLargeJSONArray(t *testing.T) {
+	// More held features than a Decoder keeps between calls.
+	var b strings.Builder
+	b.WriteString("[")
+	const n = 2 * maxHeld / 20
+	for i := range n {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString(`{"model":"fraud","id":"` + strconv.Itoa(i) + `","features":{`)
+		for f := range 20 {
+			if f > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(`"f` + strconv.Itoa(f) + `":` + strconv.Itoa(i+f))
+		}
+		b.WriteString("}}")
+	}
+	b.WriteString("]")
+	d := NewDecoder(Limits{})
+	next := 0
+	records, errs, err := d.Predictions([]byte(b.String()), JSON, "", func(i int, p *Prediction) {
+		require.Equal(t, next, i)
+		next++
+		require.Equal(t, strconv.Itoa(i), p.ID)
+		require.Len(t, p.Features, 20)
+		require.Equal(t, float64(i+19), p.Features[19].Value.Num)
+	})
+	require.NoError(t, err)
+	require.Empty(t, errs)
+	require.Equal(t, n, records)
+	require.Equal(t, n, next)
+	require.Zero(t, cap(d.heldFeatures), "large buffers are not kept")
+	require.Zero(t, cap(d.heldPreds))
 }

@@ -11,20 +11,23 @@ type Reason string
 
 // Rejection reasons.
 const (
-	// ReasonInvalidJSON: the record is not syntactically valid JSON (NDJSON line).
+	// ReasonInvalidJSON is for an NDJSON line that is not valid JSON.
 	ReasonInvalidJSON Reason = "invalid_json"
-	// ReasonMissingField: a required field is absent.
+	// ReasonMissingField is for a required field that is absent.
 	ReasonMissingField Reason = "missing_field"
-	// ReasonInvalidValue: a field has the wrong type or an unacceptable value,
-	// or the record is not a JSON object.
+	// ReasonInvalidValue is for a field of the wrong type or with an
+	// unacceptable value, a duplicate field, or a record that is not a JSON object.
 	ReasonInvalidValue Reason = "invalid_value"
-	// ReasonInvalidTimestamp: the timestamp is neither RFC 3339 nor Unix seconds.
+	// ReasonInvalidTimestamp is for a timestamp that is neither RFC 3339 nor
+	// Unix seconds (from 1970 to 9999).
 	ReasonInvalidTimestamp Reason = "invalid_timestamp"
-	// ReasonUnknownField: the record has a field the contract does not define.
+	// ReasonUnknownField is for a field that the contract does not define.
 	ReasonUnknownField Reason = "unknown_field"
-	// ReasonTooLarge: too many features or scores, or a string that is too long.
+	// ReasonTooLarge is for too many features or scores, or a string that is
+	// too long (see [Limits]).
 	ReasonTooLarge Reason = "too_large"
-	// ReasonModelMismatch: the record names a model other than the one in the URL.
+	// ReasonModelMismatch is for a record that names a model other than the
+	// one in the URL.
 	ReasonModelMismatch Reason = "model_mismatch"
 )
 
@@ -35,7 +38,9 @@ var ErrEmptyBody = errors.New("empty body: expected a JSON object, a JSON array 
 type RecordError struct {
 	// Index counts records in the body from 0: array elements, or non-blank NDJSON lines.
 	Index int
-	// Model is the record's model if it is known, else "".
+	// Model is the model from the URL if there is one, else the record's
+	// "model" if it could be read, else "". It is not checked against the
+	// configured models: check it before using it as a label value.
 	Model string
 	// Reason is the bounded reason, for metrics.
 	Reason Reason

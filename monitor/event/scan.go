@@ -273,15 +273,6 @@ type number struct {
 	neg  bool
 }
 
-// float converts n, whose text is lit, to float64. It reports false when
-// n overflows float64.
-func (n number) float(lit []byte) (float64, bool) {
-	if n.exp > 0 {
-		return parseFloatSlow(lit)
-	}
-	return n.exact(), true
-}
-
 // exact converts n when n.exp ≤ 0.
 func (n number) exact() float64 {
 	f := float64(n.mant) / pow10[-n.exp&31] // pow10[0] is 1: exact

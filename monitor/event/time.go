@@ -12,8 +12,8 @@ const maxUnix = 253402300800
 const timestampForms = `an RFC 3339 time (such as "2026-11-24T10:00:00Z") or Unix seconds`
 
 // parseRFC3339 parses an RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS[.frac]Z or
-// ±HH:MM; T and Z may be lower case) and returns it in UTC. On failure it
-// returns a message for the person who sent it.
+// ±HH:MM; T and Z may be lower case) from 1970 to 9999 and returns it in
+// UTC. On failure it returns a message for the person who sent it.
 func parseRFC3339(s []byte) (time.Time, string) {
 	bad := func(why string) (time.Time, string) {
 		return time.Time{}, quoteValue(string(s)) + " is not a valid RFC 3339 time: " + why
@@ -100,6 +100,12 @@ func parseRFC3339(s []byte) (time.Time, string) {
 		return bad("unexpected text after the time zone")
 	}
 	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	switch {
+	case unix < 0:
+		return bad("it is before 1970")
+	case unix >= maxUnix:
+		return bad("it is after the year 9999")
+	}
 	return time.Unix(unix, int64(nsec)).UTC(), ""
 }
 
