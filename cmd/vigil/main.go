@@ -104,6 +104,11 @@ func runDaemon(args []string, stderr io.Writer) int {
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
 
+	// Signals are caught before anything starts: a SIGHUP during start-up must not take
+	// the default action, which ends the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m, err := monitor.New(monitor.Options{
@@ -120,9 +125,6 @@ func runDaemon(args []string, stderr io.Writer) int {
 		logger.Error("cannot start", "err", err)
 		return 1
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-hup:
