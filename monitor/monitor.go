@@ -283,10 +283,11 @@ func (m *Monitor) reload() error {
 			m.logger.Info("model removed", "model", name)
 		}
 	}
+	// Statistics for the new models exist before anyone is told the reload is done.
+	m.Evaluate(m.opts.Now())
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.Set(float64(m.opts.Now().UnixNano()) / 1e9)
 	m.logger.Info("config reloaded", "file", m.opts.ConfigFile, "models", len(cfg.Models))
-	m.Evaluate(m.opts.Now())
 	return nil
 }
 
