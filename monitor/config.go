@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilml/vigil/monitor/profile"
 )
 
 // Task is what a model predicts; it decides which quality metrics apply.
@@ -60,6 +63,8 @@ type Config struct {
 
 	// dir is the directory of the loaded file; relative paths resolve against it.
 	dir string
+	// profiles are the models' reference profiles, by model name.
+	profiles map[string]*loadedProfile
 }
 
 // GlobalConfig holds settings that apply to every model.
@@ -527,6 +532,49 @@ func (c *Config) validate() error {
 		}
 		seen[m.Name] = true
 	}
+	return c.loadProfiles()
+}
+
+// loadedProfile is a model's reference profile and the digest of its file, so a reload
+// keeps a model's state exactly when neither its config nor its profile changed.
+type loadedProfile struct {
+	p   *profile.Profile
+	sum [sha256.Size]byte
+}
+
+// loadProfiles reads every model's reference profile and checks it fits the model: every
+// declared feature must be in it with the same type.
+func (c *Config) loadProfiles() error {
+	c.profiles = map[string]*loadedProfile{}
+	for i := range c.Models {
+		m := &c.Models[i]
+		if m.Reference.Profile == "" {
+			continue
+		}
+		at := fmt.Sprintf("models[%d].reference.profile", i)
+		path := c.resolve(m.Reference.Profile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fieldErr(at, "%w", err)
+		}
+		p, err := profile.Parse(data)
+		if err != nil {
+			return fieldErr(at, "%s: %w", path, err)
+		}
+		if p.Model != m.Name {
+			return fieldErr(at, "%s is a profile of model %q, not %q", path, p.Model, m.Name)
+		}
+		for _, f := range m.Features {
+			pf := p.Feature(f.Name)
+			if pf == nil {
+				return fieldErr(at, "%s has no feature %q: rebuild it with vigil baseline", path, f.Name)
+			}
+			if string(pf.Type) != string(f.Type) {
+				return fieldErr(at, "%s has feature %q as %s, the config declares it %s", path, f.Name, pf.Type, f.Type)
+			}
+		}
+		c.profiles[m.Name] = &loadedProfile{p: p, sum: sha256.Sum256(data)}
+	}
 	return nil
 }
 
@@ -582,12 +630,18 @@ func (m *ModelConfig) validate(at string) error {
 
 	r := &m.Reference
 	switch {
+	case r.Profile != "" && (r.Window != "" || r.Size != 0):
+		return fieldErr(at+".reference", "profile excludes window and size: the profile is the reference")
 	case r.Profile != "":
-		return fieldErr(at+".reference.profile", "reference profiles are not supported yet; use {window: first} or {window: previous}")
+		// Loaded and checked against the features by Config.loadProfiles.
 	case r.Window == "" && r.Size == 0:
 		r.Window = "first"
 	}
 	switch r.Window {
+	case "":
+		if r.Profile == "" {
+			return fieldErr(at+".reference.window", "is required with size: first or previous")
+		}
 	case "first":
 		if r.Size < 0 {
 			return fieldErr(at+".reference.size", "must be positive")
@@ -599,8 +653,6 @@ func (m *ModelConfig) validate(at string) error {
 		if r.Size != 0 {
 			return fieldErr(at+".reference.size", "does not apply to {window: previous}: the reference is the window before the current one, of the same size")
 		}
-	case "":
-		return fieldErr(at+".reference.window", "is required with size: first or previous")
 	default:
 		return fieldErr(at+".reference.window", "%q is not one of first, previous", r.Window)
 	}

@@ -25,7 +25,7 @@ func TestLoadFileBad(t *testing.T) {
 		"token_both.bad.yaml":              "token_both.bad.yaml:1: ingest: at most one of bearer_token and bearer_token_file may be set",
 		"env_missing.bad.yaml":             "env_missing.bad.yaml:2: ingest.bearer_token: environment variable VIGIL_TEST_UNSET_VARIABLE is not set",
 		"reference_previous_size.bad.yaml": "models[0].reference.size: does not apply to {window: previous}",
-		"profile.bad.yaml":                 "models[0].reference.profile: reference profiles are not supported yet",
+		"profile.bad.yaml":                 "models[0].reference.profile: open testdata/config/profiles/fraud.json: no such file",
 		"positive_regression.bad.yaml":     "positive_regression.bad.yaml:4: models[0].positive_class: applies to binary_classification only",
 		"too_many_segments.bad.yaml":       "models[0].segments: at most 4 segment features, got 5",
 		"two_docs.bad.yaml":                "more than one YAML document",

@@ -92,6 +92,7 @@ type refCache struct {
 	samples map[string]*drift.Sample
 	counts  map[string]map[uint32]int64
 	auto    map[string]float64
+	bounds  map[string][2]float64 // exact [min, max] of a profile's numeric features
 	pca     *drift.PCA
 	pcaLow  float64
 	pcaHigh float64
@@ -99,7 +100,7 @@ type refCache struct {
 }
 
 func (c *refCache) reset() {
-	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}}
+	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}, bounds: map[string][2]float64{}}
 }
 
 // MultivariateDrift is the PCA reconstruction-error test over a model's numeric features.
@@ -137,6 +138,10 @@ func (m *modelState) pcaFeatures() []string {
 
 // fitPCA fits the reference's PCA model and learns its bounds from reference sub-windows.
 func (m *modelState) fitPCA(s *evalScratch, c *refCache) {
+	if m.profile != nil {
+		c.pcaWhy = "a profile keeps each feature's values apart, not rows; the multivariate test needs a {window: first} or {window: previous} reference"
+		return
+	}
 	d := len(s.pcaCols)
 	n := len(s.pcaRef) / d
 	dc := m.cfg.Drift
@@ -197,7 +202,11 @@ func (m *modelState) featureStats(s *evalScratch, frozen bool) ([]FeatureStats, 
 		// The reference's values are in the scratch: sort, count and learn from them once.
 		s.ref.reset()
 		for i := range s.feats {
-			m.prepareReference(&s.feats[i], &s.ref)
+			if m.profile != nil {
+				m.prepareProfile(&s.feats[i], &s.ref)
+			} else {
+				m.prepareReference(&s.feats[i], &s.ref)
+			}
 		}
 		if len(s.pcaCols) > 0 {
 			m.fitPCA(s, &s.ref)
@@ -243,6 +252,57 @@ func (m *modelState) prepareReference(fd *featureData, cache *refCache) {
 	}
 }
 
+// prepareProfile takes a feature's reference from the model's profile: its sample, its
+// exact range and category counts, and the thresholds learnt when it was built.
+func (m *modelState) prepareProfile(fd *featureData, cache *refCache) {
+	pf := m.profile.p.Feature(fd.name)
+	if pf == nil || string(pf.Type) != string(fd.typ) {
+		return // e.g. a prediction the training data did not have: no reference
+	}
+	if fd.typ == Numeric {
+		if len(pf.Sample) > 0 {
+			cache.samples[fd.name] = drift.NewSample(pf.Sample)
+			cache.bounds[fd.name] = [2]float64{*pf.Min, *pf.Max}
+		}
+	} else {
+		counts := map[uint32]int64{}
+		for c, n := range pf.Categories {
+			counts[m.categoryID(fd, c)] += n
+		}
+		cache.counts[fd.name] = counts
+	}
+	if fd.cfg != nil && fd.cfg.Drift != nil && fd.cfg.Drift.Threshold.Auto {
+		method := fd.cfg.Drift.Method
+		if method == "" {
+			method = defaultMethod(fd.typ, cache.refCount(fd.name), m.cfg.Drift.LargeSample)
+		}
+		if v, ok := pf.Thresholds[method]; ok {
+			cache.auto[fd.name] = v
+		} else if fd.typ == Numeric {
+			// Learn from the profile's sample, as vigil baseline would have.
+			fd.refNum = append(fd.refNum[:0], pf.Sample...)
+			cache.auto[fd.name] = m.learnThreshold(fd, method)
+			fd.refNum = fd.refNum[:0]
+		}
+	}
+}
+
+// categoryID maps a profile's category (or class, for the prediction) to the id the
+// windows store for it.
+func (m *modelState) categoryID(fd *featureData, c string) uint32 {
+	if fd.cfg != nil {
+		return m.feats[m.featIdx[fd.name]].dict.id(c)
+	}
+	// The prediction's categories are classes, stored as class + 1.
+	if m.cfg.Task == BinaryClassification {
+		if c == string(m.cfg.PositiveClass) {
+			return 2
+		}
+		return 1
+	}
+	return m.classes.id(c) + 1
+}
+
 // judge computes one feature's data quality and drift.
 func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 	dc := m.cfg.Drift
@@ -259,7 +319,9 @@ func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 		refSample = cache.samples[fd.name]
 		if fd.cfg != nil && cur > 0 {
 			lo, hi := math.Inf(-1), math.Inf(1)
-			if refSample != nil {
+			if b, ok := cache.bounds[fd.name]; ok {
+				lo, hi = b[0], b[1]
+			} else if refSample != nil {
 				sorted := refSample.Sorted()
 				lo, hi = sorted[0], sorted[len(sorted)-1]
 			}

@@ -2,8 +2,10 @@ package monitor
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -48,6 +50,7 @@ type featureSlot struct {
 type modelState struct {
 	cfg     ModelConfig
 	metrics *modelMetrics
+	profile *loadedProfile // the reference, when it is a profile
 
 	mu       sync.Mutex
 	feats    []featureSlot
@@ -85,10 +88,11 @@ type pendingLabel struct {
 	y float64
 }
 
-func newModelState(cfg ModelConfig, mm *modelMetrics) *modelState {
+func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelState {
 	m := &modelState{
 		cfg:             cfg,
 		metrics:         mm,
+		profile:         lp,
 		featIdx:         make(map[string]int, len(cfg.Features)),
 		classes:         newDict(cfg.MaxClasses),
 		versions:        newDict(cfg.MaxVersions),
@@ -105,6 +109,14 @@ func newModelState(cfg ModelConfig, mm *modelMetrics) *modelState {
 			s.col = nCat
 			nCat++
 			s.dict = newDict(maxCategories)
+			if lp != nil {
+				// The profile's categories get ids first, in a fixed order.
+				if pf := lp.p.Feature(f.Name); pf != nil {
+					for _, c := range slices.Sorted(maps.Keys(pf.Categories)) {
+						s.dict.id(c)
+					}
+				}
+			}
 		}
 		m.feats = append(m.feats, s)
 		m.featIdx[f.Name] = i
@@ -130,7 +142,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics) *modelState {
 		capacity *= 2
 	}
 	m.window = newPredWindow(capacity, nNum, nCat)
-	if cfg.Reference.Window == "first" {
+	if cfg.Reference.Window == "first" && lp == nil {
 		m.first = newPredWindow(cfg.Reference.Size, nNum, nCat)
 	}
 	pairCap := w.Size

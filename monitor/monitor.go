@@ -142,8 +142,9 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 	limits := event.Limits{MaxFeatures: cfg.Ingest.MaxFeaturesPerEvent, MaxStringLen: cfg.Ingest.MaxStringLength}
 	st.decoders.New = func() any { return event.NewDecoder(limits) }
 	for _, mc := range cfg.Models {
+		lp := cfg.profiles[mc.Name]
 		if old != nil {
-			if prev, ok := old.models[mc.Name]; ok && reflect.DeepEqual(prev.cfg, mc) {
+			if prev, ok := old.models[mc.Name]; ok && reflect.DeepEqual(prev.cfg, mc) && sameProfile(prev.profile, lp) {
 				st.models[mc.Name] = prev
 				st.scratch[mc.Name] = old.scratch[mc.Name]
 				continue
@@ -152,10 +153,17 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 				m.logger.Info("model config changed; its windows start empty", "model", mc.Name)
 			}
 		}
-		st.models[mc.Name] = newModelState(mc, m.metrics.forModel(mc.Name))
+		st.models[mc.Name] = newModelState(mc, m.metrics.forModel(mc.Name), lp)
 		st.scratch[mc.Name] = &evalScratch{}
 	}
 	return st
+}
+
+func sameProfile(a, b *loadedProfile) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.sum == b.sum
 }
 
 // Addr is the address the HTTP server listens on, once started.

@@ -56,7 +56,17 @@ type testDaemon struct {
 // (the interval is an hour), through Evaluate with the fake clock's time.
 func startDaemon(t *testing.T, cfg string) *testDaemon {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	return startDaemonWith(t, cfg, nil)
+}
+
+// startDaemonWith is startDaemon with setup run on the config's directory first.
+func startDaemonWith(t *testing.T, cfg string, setup func(dir string)) *testDaemon {
+	t.Helper()
+	dir := t.TempDir()
+	if setup != nil {
+		setup(dir)
+	}
+	path := filepath.Join(dir, "vigil.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	clock := newFakeClock()
 	reg := prometheus.NewPedanticRegistry()

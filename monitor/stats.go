@@ -43,7 +43,7 @@ type WindowStats struct {
 	Reference int `json:"reference"`
 	// Labeled is the number of joined prediction-label pairs in the current window.
 	Labeled int `json:"labeled"`
-	// ReferenceKind is "first" or "previous".
+	// ReferenceKind is "first", "previous" or "profile".
 	ReferenceKind string `json:"reference_kind"`
 	// ReferenceFrozen is true once a first-N reference is full.
 	ReferenceFrozen bool `json:"reference_frozen"`
@@ -206,7 +206,13 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 	}
 	st.Windows.Current = hi - lo
 	st.Windows.Reference = rhi - rlo
-	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid)
+	if m.profile != nil {
+		// The profile is the reference: frozen, and nothing of it is in the windows.
+		rlo, rhi, frozen = 0, 0, true
+		st.Windows.ReferenceKind, st.Windows.ReferenceFrozen = "profile", true
+		st.Windows.Reference = int(m.profile.p.Source.Rows)
+	}
+	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid || m.profile != nil)
 	s.pVersion, s.pPred, s.pScore = s.pVersion[:0], s.pPred[:0], s.pScore[:0]
 	if m.cfg.Task == BinaryClassification {
 		for i := lo; i < hi; i++ {
@@ -303,6 +309,11 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 	fd.name, fd.cfg, fd.curTotal, fd.mismatch = PredictionFeature, nil, hi-lo, 0
 	fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
 	scored := m.cfg.Task == BinaryClassification && (hasValue(ref.score, ref, rlo, rhi) || (rhi == rlo && hasValue(cur.score, cur, lo, hi)))
+	if m.profile != nil && m.cfg.Task == BinaryClassification {
+		// The profile says what the model's output was: scores or classes.
+		pp := m.profile.p.Prediction
+		scored = pp != nil && pp.Type == "numeric"
+	}
 	switch {
 	case m.cfg.Task == Regression || scored:
 		col := func(w *predWindow) []float64 { return w.pred }

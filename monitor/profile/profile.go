@@ -1,0 +1,408 @@
+// Package profile builds, writes and loads reference profiles: what a model's training (or
+// any trusted) data looked like, feature by feature, so that live traffic can be compared
+// with it from the daemon's first minute.
+//
+// A profile is built in one streaming pass in constant memory. For a numeric feature it
+// keeps the exact count, missing count, minimum, maximum, mean and standard deviation, and
+// a reservoir sample of at most SampleSize values (every value when there are no more, so
+// the drift statistics then equal scipy's on the full data exactly; beyond it they are
+// those of a uniform random sample, drawn with a fixed seed so the same file gives the same
+// profile). For a categorical feature it keeps the exact count of every category (up to
+// MaxCategories; the rest are counted under "__other__").
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"time"
+)
+
+// FormatName and Version identify the file format; Load refuses any other.
+const (
+	FormatName = "vigil-profile"
+	Version    = 1
+)
+
+// DefaultSampleSize is the default reservoir size per numeric feature.
+const DefaultSampleSize = 100000
+
+// MaxCategories bounds the categories kept per categorical feature.
+const MaxCategories = 10000
+
+// OtherCategory counts the categories past MaxCategories.
+const OtherCategory = "__other__"
+
+// Type is a feature's type, as in the vigil config.
+type Type string
+
+// The feature types.
+const (
+	Numeric     Type = "numeric"
+	Categorical Type = "categorical"
+)
+
+// Profile is a model's reference profile.
+type Profile struct {
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	Model     string    `json:"model"`
+	CreatedAt time.Time `json:"created_at"`
+	Source    Source    `json:"source"`
+	// Features are in the order they were declared; Prediction is the model's output,
+	// tested as the feature "__prediction__", when the data had one.
+	Features   []Feature `json:"features"`
+	Prediction *Feature  `json:"prediction,omitempty"`
+}
+
+// Source describes the data a profile was built from.
+type Source struct {
+	Path   string `json:"path"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Rows   int64  `json:"rows"`
+	// Rejected counts rows that could not be read at all.
+	Rejected int64 `json:"rejected"`
+}
+
+// Feature is one feature's profile.
+type Feature struct {
+	Name string `json:"name"`
+	Type Type   `json:"type"`
+	// Count is the number of non-missing values, Missing of missing ones (absent, null,
+	// or of the wrong type, which TypeMismatches counts too).
+	Count          int64 `json:"count"`
+	Missing        int64 `json:"missing"`
+	TypeMismatches int64 `json:"type_mismatches"`
+	// Numeric features.
+	Min  *float64 `json:"min,omitempty"`
+	Max  *float64 `json:"max,omitempty"`
+	Mean *float64 `json:"mean,omitempty"`
+	Std  *float64 `json:"std,omitempty"` // population standard deviation
+	// Sample is a uniform sample of the values in the order they were read; it holds every
+	// value when SampleExact.
+	Sample      []float64 `json:"sample,omitempty"`
+	SampleExact bool      `json:"sample_exact,omitempty"`
+	// Categories counts each category of a categorical feature.
+	Categories map[string]int64 `json:"categories,omitempty"`
+	// Thresholds are limits learnt from the data for `threshold: auto`, by method.
+	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+}
+
+// Spec declares a feature to profile.
+type Spec struct {
+	Name string
+	Type Type
+}
+
+// Builder accumulates a profile row by row.
+type Builder struct {
+	profile    Profile
+	sampleSize int
+	rng        *rand.Rand
+	acc        []accumulator
+	pred       *accumulator
+}
+
+type accumulator struct {
+	f      *Feature
+	n      int64 // values offered to the reservoir
+	mean   float64
+	m2     float64 // Welford
+	sample []float64
+}
+
+// NewBuilder starts a profile of model with the given features. sampleSize ≤ 0 means
+// DefaultSampleSize. predictionType is the type of the model's output ("" when the data
+// has none).
+func NewBuilder(model string, specs []Spec, predictionType Type, sampleSize int) *Builder {
+	if sampleSize <= 0 {
+		sampleSize = DefaultSampleSize
+	}
+	b := &Builder{
+		profile:    Profile{Format: FormatName, Version: Version, Model: model},
+		sampleSize: sampleSize,
+		rng:        rand.New(rand.NewPCG(0x76696769, 0x6c)), // fixed: the same data gives the same profile
+	}
+	b.profile.Features = make([]Feature, len(specs))
+	b.acc = make([]accumulator, len(specs))
+	for i, s := range specs {
+		b.profile.Features[i] = newFeature(s.Name, s.Type)
+		b.acc[i].f = &b.profile.Features[i]
+	}
+	if predictionType != "" {
+		f := newFeature("__prediction__", predictionType)
+		b.profile.Prediction = &f
+		b.pred = &accumulator{f: b.profile.Prediction}
+	}
+	return b
+}
+
+func newFeature(name string, t Type) Feature {
+	f := Feature{Name: name, Type: t}
+	if t == Categorical {
+		f.Categories = map[string]int64{}
+	}
+	return f
+}
+
+// AddNumber adds a value of feature i (a numeric one).
+func (b *Builder) AddNumber(i int, v float64) { b.acc[i].addNumber(v, b) }
+
+// AddCategory adds a value of feature i (a categorical one).
+func (b *Builder) AddCategory(i int, v string) { b.acc[i].addCategory(v) }
+
+// AddMissing counts a missing value of feature i; mismatch says it was of the wrong type.
+func (b *Builder) AddMissing(i int, mismatch bool) { b.acc[i].addMissing(mismatch) }
+
+// AddPredictionNumber and AddPredictionCategory add the model's output of one row.
+func (b *Builder) AddPredictionNumber(v float64) {
+	if b.pred != nil {
+		b.pred.addNumber(v, b)
+	}
+}
+
+// AddPredictionCategory adds a class the model predicted.
+func (b *Builder) AddPredictionCategory(v string) {
+	if b.pred != nil {
+		b.pred.addCategory(v)
+	}
+}
+
+func (a *accumulator) addMissing(mismatch bool) {
+	a.f.Missing++
+	if mismatch {
+		a.f.TypeMismatches++
+	}
+}
+
+func (a *accumulator) addNumber(v float64, b *Builder) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		a.addMissing(false)
+		return
+	}
+	f := a.f
+	f.Count++
+	if f.Min == nil || v < *f.Min {
+		f.Min = &v
+	}
+	if f.Max == nil || v > *f.Max {
+		vv := v
+		f.Max = &vv
+	}
+	d := v - a.mean
+	a.mean += d / float64(f.Count)
+	a.m2 += d * (v - a.mean)
+	// Algorithm R: the k-th value replaces a random slot with probability size/k.
+	a.n++
+	if len(a.sample) < b.sampleSize {
+		a.sample = append(a.sample, v)
+	} else if j := b.rng.Int64N(a.n); j < int64(b.sampleSize) {
+		a.sample[j] = v
+	}
+}
+
+func (a *accumulator) addCategory(v string) {
+	f := a.f
+	f.Count++
+	if _, ok := f.Categories[v]; ok || len(f.Categories) < MaxCategories {
+		f.Categories[v]++
+		return
+	}
+	f.Categories[OtherCategory]++
+}
+
+// Finish completes the profile with its source description. Learn, when not nil, is
+// called for each feature with its finished profile and may fill Thresholds.
+func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *Profile {
+	p := &b.profile
+	p.Source, p.CreatedAt = src, created.UTC()
+	all := slices.Clone(b.acc)
+	if b.pred != nil {
+		all = append(all, *b.pred)
+	}
+	for _, a := range all {
+		f := a.f
+		if f.Type == Numeric && f.Count > 0 {
+			mean, std := a.mean, math.Sqrt(a.m2/float64(f.Count))
+			f.Mean, f.Std = &mean, &std
+			f.Sample = a.sample
+			f.SampleExact = int64(len(a.sample)) == f.Count
+		}
+		if learn != nil {
+			learn(f)
+		}
+	}
+	return p
+}
+
+// Write writes p as indented JSON.
+func Write(w io.Writer, p *Profile) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	if err := enc.Encode(p); err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes p to path atomically (a temporary file renamed over it).
+func WriteFile(path string, p *Profile) error {
+	tmp, err := os.CreateTemp(dirOf(path), ".profile-*.json")
+	if err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := Write(tmp, p); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write profile: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		if path[i] == '/' {
+			return path[:i+1]
+		}
+	}
+	return "."
+}
+
+// ErrFormat is wrapped by every error about a file that is not a valid profile.
+var ErrFormat = errors.New("not a valid vigil profile")
+
+// LoadFile reads and checks a profile.
+func LoadFile(path string) (*Profile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read profile: %w", err)
+	}
+	p, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// Parse decodes and checks a profile: unknown fields, another format or version, and
+// inconsistent figures are errors wrapping ErrFormat.
+func Parse(data []byte) (*Profile, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var p Profile
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the profile", ErrFormat)
+	}
+	if p.Format != FormatName {
+		return nil, fmt.Errorf("%w: format is %q, want %q", ErrFormat, p.Format, FormatName)
+	}
+	if p.Version != Version {
+		return nil, fmt.Errorf("%w: version %d, this vigil reads version %d", ErrFormat, p.Version, Version)
+	}
+	if p.Model == "" {
+		return nil, fmt.Errorf("%w: no model", ErrFormat)
+	}
+	seen := map[string]bool{}
+	all := slices.Clone(p.Features)
+	if p.Prediction != nil {
+		all = append(all, *p.Prediction)
+	}
+	for i := range all {
+		f := &all[i]
+		if seen[f.Name] {
+			return nil, fmt.Errorf("%w: feature %q appears twice", ErrFormat, f.Name)
+		}
+		seen[f.Name] = true
+		if err := f.check(); err != nil {
+			return nil, fmt.Errorf("%w: feature %q: %v", ErrFormat, f.Name, err)
+		}
+	}
+	return &p, nil
+}
+
+func (f *Feature) check() error {
+	if f.Name == "" {
+		return errors.New("no name")
+	}
+	if f.Count < 0 || f.Missing < 0 || f.TypeMismatches < 0 || f.TypeMismatches > f.Missing {
+		return errors.New("negative or inconsistent counts")
+	}
+	for m, v := range f.Thresholds {
+		if !(v >= 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("threshold %s is %v", m, v)
+		}
+	}
+	switch f.Type {
+	case Numeric:
+		if f.Categories != nil {
+			return errors.New("a numeric feature has categories")
+		}
+		if f.Count == 0 {
+			if f.Min != nil || f.Max != nil || len(f.Sample) > 0 {
+				return errors.New("figures without values")
+			}
+			return nil
+		}
+		if f.Min == nil || f.Max == nil || f.Mean == nil || f.Std == nil || *f.Min > *f.Max || !(*f.Std >= 0) {
+			return errors.New("min, max, mean and std must be set, with min ≤ max and std ≥ 0")
+		}
+		if len(f.Sample) == 0 || int64(len(f.Sample)) > f.Count || (f.SampleExact && int64(len(f.Sample)) != f.Count) {
+			return fmt.Errorf("sample of %d values does not fit a count of %d", len(f.Sample), f.Count)
+		}
+		for _, v := range f.Sample {
+			if v < *f.Min || v > *f.Max || math.IsNaN(v) {
+				return fmt.Errorf("sample value %v outside [min, max]", v)
+			}
+		}
+	case Categorical:
+		if f.Sample != nil || f.Min != nil || f.Max != nil {
+			return errors.New("a categorical feature has numeric figures")
+		}
+		var sum int64
+		for c, n := range f.Categories {
+			if n <= 0 {
+				return fmt.Errorf("category %q has count %d", c, n)
+			}
+			sum += n
+		}
+		if sum != f.Count {
+			return fmt.Errorf("categories add up to %d, count is %d", sum, f.Count)
+		}
+	default:
+		return fmt.Errorf("type %q is not numeric or categorical", f.Type)
+	}
+	return nil
+}
+
+// Feature returns the named feature's profile ("__prediction__" for the prediction), or nil.
+func (p *Profile) Feature(name string) *Feature {
+	if name == "__prediction__" {
+		return p.Prediction
+	}
+	for i := range p.Features {
+		if p.Features[i].Name == name {
+			return &p.Features[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package profile
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func build(t *testing.T, n, sampleSize int) (*Profile, []float64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(1, 2))
+	b := NewBuilder("fraud", []Spec{{"amount", Numeric}, {"country", Categorical}}, Numeric, sampleSize)
+	var vals []float64
+	for i := range n {
+		if i%10 == 0 {
+			b.AddMissing(0, i%20 == 0)
+		} else {
+			v := r.NormFloat64()*3 + 10
+			vals = append(vals, v)
+			b.AddNumber(0, v)
+		}
+		b.AddCategory(1, []string{"DE", "FR", "US"}[i%3])
+		b.AddPredictionNumber(r.Float64())
+	}
+	return b.Finish(Source{Path: "train.csv", Rows: int64(n)}, time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), nil), vals
+}
+
+func TestBuildExact(t *testing.T) {
+	p, vals := build(t, 1000, 0)
+	f := p.Feature("amount")
+	require.Equal(t, int64(900), f.Count)
+	require.Equal(t, int64(100), f.Missing)
+	require.Equal(t, int64(50), f.TypeMismatches)
+	require.True(t, f.SampleExact)
+	require.Equal(t, vals, f.Sample, "every value, in the order read")
+	var sum float64
+	minV, maxV := math.Inf(1), math.Inf(-1)
+	for _, v := range vals {
+		sum += v
+		minV, maxV = math.Min(minV, v), math.Max(maxV, v)
+	}
+	mean := sum / float64(len(vals))
+	var ss float64
+	for _, v := range vals {
+		ss += (v - mean) * (v - mean)
+	}
+	require.InDelta(t, mean, *f.Mean, 1e-12)
+	require.InDelta(t, math.Sqrt(ss/float64(len(vals))), *f.Std, 1e-12)
+	require.Equal(t, minV, *f.Min)
+	require.Equal(t, maxV, *f.Max)
+	require.Equal(t, map[string]int64{"DE": 334, "FR": 333, "US": 333}, p.Feature("country").Categories)
+	require.Equal(t, int64(1000), p.Feature("__prediction__").Count)
+	require.Nil(t, p.Feature("nope"))
+}
+
+func TestReservoir(t *testing.T) {
+	p1, vals := build(t, 20000, 1000)
+	p2, _ := build(t, 20000, 1000)
+	f := p1.Feature("amount")
+	require.False(t, f.SampleExact)
+	require.Len(t, f.Sample, 1000)
+	require.Equal(t, f.Sample, p2.Feature("amount").Sample, "the same data gives the same profile")
+	// A uniform sample: its mean is within 4 standard errors of the population's.
+	var s float64
+	for _, v := range f.Sample {
+		s += v
+	}
+	require.InDelta(t, *f.Mean, s/1000, 4*(*f.Std)/math.Sqrt(1000))
+	seen := map[float64]bool{}
+	for _, v := range vals {
+		seen[v] = true
+	}
+	for _, v := range f.Sample {
+		require.True(t, seen[v])
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	p, _ := build(t, 500, 0)
+	path := filepath.Join(t.TempDir(), "p.json")
+	require.NoError(t, WriteFile(path, p))
+	got, err := LoadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, p, got)
+}
+
+func TestParseRefusesBadProfiles(t *testing.T) {
+	p, _ := build(t, 200, 0)
+	var good bytes.Buffer
+	require.NoError(t, Write(&good, p))
+	mutate := func(f func(m map[string]any)) string {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(good.Bytes(), &m))
+		f(m)
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		return string(b)
+	}
+	feature := func(m map[string]any, i int) map[string]any { return m["features"].([]any)[i].(map[string]any) }
+	cases := map[string]struct {
+		data string
+		want string
+	}{
+		"empty":          {"", "EOF"},
+		"truncated":      {good.String()[:good.Len()/2], "unexpected EOF"},
+		"not json":       {"hello", "invalid character"},
+		"other format":   {mutate(func(m map[string]any) { m["format"] = "evidently" }), `format is "evidently"`},
+		"future version": {mutate(func(m map[string]any) { m["version"] = 2 }), "version 2, this vigil reads version 1"},
+		"unknown field":  {mutate(func(m map[string]any) { m["colour"] = 1 }), `unknown field "colour"`},
+		"no model":       {mutate(func(m map[string]any) { m["model"] = "" }), "no model"},
+		"bad type":       {mutate(func(m map[string]any) { feature(m, 0)["type"] = "text" }), `type "text"`},
+		"min above max":  {mutate(func(m map[string]any) { feature(m, 0)["min"] = 1e9 }), "min ≤ max"},
+		"sample outside": {mutate(func(m map[string]any) { feature(m, 0)["sample"].([]any)[0] = -1e9 }), "outside [min, max]"},
+		"sample count":   {mutate(func(m map[string]any) { feature(m, 0)["count"] = 5 }), "does not fit a count of 5"},
+		"categories sum": {mutate(func(m map[string]any) { feature(m, 1)["count"] = 7 }), "add up to 200, count is 7"},
+		"dup feature":    {mutate(func(m map[string]any) { feature(m, 1)["name"] = "amount" }), `"amount" appears twice`},
+		"trailing data":  {good.String() + "{}", "data after the profile"},
+		"neg threshold":  {mutate(func(m map[string]any) { feature(m, 0)["thresholds"] = map[string]any{"ks": -1} }), "threshold ks is -1"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse([]byte(c.data))
+			require.ErrorIs(t, err, ErrFormat)
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+	_, err := LoadFile(filepath.Join(t.TempDir(), "missing.json"))
+	require.ErrorContains(t, err, "no such file")
+}
+
+func FuzzParse(f *testing.F) {
+	p := &Profile{Format: FormatName, Version: Version, Model: "m", Features: []Feature{{Name: "x", Type: Numeric}}}
+	var b bytes.Buffer
+	if err := Write(&b, p); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Parse(data)
+		if err != nil {
+			require.ErrorIs(t, err, ErrFormat)
+			return
+		}
+		// Whatever loads is consistent: samples lie within [min, max], categories add up.
+		for _, f := range p.Features {
+			for _, v := range f.Sample {
+				require.False(t, math.IsNaN(v))
+				require.True(t, v >= *f.Min && v <= *f.Max)
+			}
+			require.NotEmpty(t, f.Name)
+		}
+	})
+}
