@@ -54,6 +54,7 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/models/{model}/labels", m.ingest(kindLabel))
 	mux.HandleFunc("GET /api/v1/models", m.listModels)
 	mux.HandleFunc("GET /api/v1/models/{model}", m.getModel)
+	mux.HandleFunc("GET /api/v1/alerts", m.listAlerts)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelError), Registry: m.reg,
 	}))
@@ -259,13 +260,52 @@ func (m *Monitor) getModel(w http.ResponseWriter, r *http.Request) {
 }
 
 // modelNames lists the configured models in config order.
-func (m *Monitor) modelNames() []string {
-	cfg := m.state.Load().cfg
-	out := make([]string, len(cfg.Models))
-	for i, mc := range cfg.Models {
-		out[i] = mc.Name
+func (m *Monitor) modelNames() []string { return modelNames(m.state.Load().cfg) }
+
+// AlertView is one alert as GET /api/v1/alerts shows it.
+type AlertView struct {
+	Rule        string             `json:"rule"`
+	State       string             `json:"state"`
+	Labels      map[string]string  `json:"labels"`
+	Annotations map[string]string  `json:"annotations"`
+	Value       *float64           `json:"value,omitempty"`
+	Values      map[string]float64 `json:"values,omitempty"`
+	Samples     int                `json:"samples"`
+	NoData      bool               `json:"no_data"`
+	ActiveAt    *time.Time         `json:"active_at,omitempty"`
+	FiredAt     *time.Time         `json:"fired_at,omitempty"`
+	ResolvedAt  *time.Time         `json:"resolved_at,omitempty"`
+}
+
+// AlertList is the answer of GET /api/v1/alerts: pending, firing and recently resolved alerts.
+type AlertList struct {
+	Alerts []AlertView `json:"alerts"`
+}
+
+func (m *Monitor) listAlerts(w http.ResponseWriter, _ *http.Request) {
+	out := AlertList{Alerts: []AlertView{}}
+	for _, a := range *m.alerts.Load() {
+		v := AlertView{
+			Rule: a.Rule, State: a.State.String(), Labels: a.Labels, Annotations: a.Annotations,
+			Values: a.Values, Samples: a.Samples, NoData: a.NoData,
+			ActiveAt: timePtr(a.ActiveAt), FiredAt: timePtr(a.FiredAt), ResolvedAt: timePtr(a.ResolvedAt),
+		}
+		if a.Resolved() {
+			v.State = "resolved"
+		}
+		if !a.NoData && finite(a.Value) {
+			v.Value = ptr(a.Value)
+		}
+		out.Alerts = append(out.Alerts, v)
 	}
-	return out
+	writeJSON(w, http.StatusOK, out)
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 var statusTmpl = template.Must(template.New("status").Parse(`<!doctype html>

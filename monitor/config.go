@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigilml/vigil/monitor/profile"
+	"github.com/vigilml/vigil/rules"
 )
 
 // Task is what a model predicts; it decides which quality metrics apply.
@@ -60,7 +61,11 @@ type Config struct {
 	Global GlobalConfig  `yaml:"global"`
 	Ingest IngestConfig  `yaml:"ingest"`
 	Models []ModelConfig `yaml:"models"`
+	// Rules are threshold rules over the models' statistics (see the rules package).
+	Rules []rules.Config `yaml:"rules"`
 
+	// compiled are Rules, checked and compiled at load.
+	compiled []*rules.Rule
 	// dir is the directory of the loaded file; relative paths resolve against it.
 	dir string
 	// profiles are the models' reference profiles, by model name.
@@ -532,7 +537,19 @@ func (c *Config) validate() error {
 		}
 		seen[m.Name] = true
 	}
-	return c.loadProfiles()
+	if err := c.loadProfiles(); err != nil {
+		return err
+	}
+	compiled, err := rules.Compile(c.Rules)
+	if err != nil {
+		var re *rules.Error
+		if errors.As(err, &re) {
+			return &Error{Line: re.Line, Field: re.Field, Err: re.Err}
+		}
+		return fieldErr("rules", "%w", err)
+	}
+	c.compiled = compiled
+	return nil
 }
 
 // loadedProfile is a model's reference profile and the digest of its file, so a reload

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/vigilml/vigil/monitor/event"
+	"github.com/vigilml/vigil/rules"
 )
 
 // Options configure a Monitor.
@@ -56,6 +57,9 @@ type Monitor struct {
 	stats   atomic.Pointer[map[string]*ModelStats]
 
 	evalMu sync.Mutex // serialises evaluations
+	rules  *rules.Manager
+	alerts atomic.Pointer[[]*rules.Alert]
+	start  time.Time
 
 	reloadCh chan chan error
 	ready    atomic.Bool
@@ -110,6 +114,9 @@ func New(opts Options) (*Monitor, error) {
 	}
 	empty := map[string]*ModelStats{}
 	m.stats.Store(&empty)
+	m.alerts.Store(&[]*rules.Alert{})
+	m.start = opts.Now()
+	m.rules = rules.NewManager(rules.Options{Registerer: reg, Logger: opts.Logger.With("component", "rules")})
 	reg.MustRegister(newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "vigil's version; always 1.",
@@ -123,6 +130,7 @@ func New(opts Options) (*Monitor, error) {
 		return nil, err
 	}
 	m.state.Store(m.buildState(cfg, nil))
+	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.Set(float64(opts.Now().UnixNano()) / 1e9)
 	m.logger.Info("config loaded", "file", opts.ConfigFile, "models", len(cfg.Models))
@@ -157,6 +165,14 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		st.scratch[mc.Name] = &evalScratch{}
 	}
 	return st
+}
+
+func modelNames(cfg *Config) []string {
+	out := make([]string, len(cfg.Models))
+	for i, mc := range cfg.Models {
+		out[i] = mc.Name
+	}
+	return out
 }
 
 func sameProfile(a, b *loadedProfile) bool {
@@ -284,6 +300,7 @@ func (m *Monitor) reload() error {
 	old := m.state.Load()
 	st := m.buildState(cfg, old)
 	m.state.Store(st)
+	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()
 	for name := range old.models {
 		if _, ok := st.models[name]; !ok {
@@ -331,6 +348,8 @@ func (m *Monitor) Evaluate(ts time.Time) {
 		out[name] = &s
 	}
 	m.stats.Store(&out)
+	alerts := m.rules.Eval(context.Background(), ts, &signalSource{stats: out, now: ts, started: m.start})
+	m.alerts.Store(&alerts)
 	m.metrics.evalDuration.Observe(time.Since(start).Seconds())
 	m.metrics.evalTimestamp.Set(float64(ts.UnixNano()) / 1e9)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/promslog"
 
 	"github.com/vigilml/vigil/monitor"
+	"github.com/vigilml/vigil/rules"
 )
 
 // Set by the linker: -ldflags "-X main.version=... -X main.commit=... -X main.date=...".
@@ -29,6 +30,8 @@ const usage = `vigil watches machine-learning models in production.
 Usage:
   vigil run [--config.file FILE] [--web.listen-address ADDR] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
+  vigil check rules FILE
+  vigil test rules FILE
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -45,11 +48,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "run":
 		return runDaemon(args[1:], stderr)
 	case "check":
-		if len(args) < 2 || args[1] != "config" {
-			fmt.Fprintln(stderr, "usage: vigil check config FILE")
+		switch {
+		case len(args) >= 2 && args[1] == "config":
+			return checkConfig(args[2:], stdout, stderr)
+		case len(args) >= 2 && args[1] == "rules":
+			return checkRules(args[2:], stdout, stderr)
+		}
+		fmt.Fprintln(stderr, "usage: vigil check config FILE | vigil check rules FILE...")
+		return 2
+	case "test":
+		if len(args) < 3 || args[1] != "rules" {
+			fmt.Fprintln(stderr, "usage: vigil test rules FILE...")
 			return 2
 		}
-		return checkConfig(args[2:], stdout, stderr)
+		return testRules(args[2:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -168,4 +180,41 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 			mc.Name, mc.Task, len(mc.Features), win, ref, mc.Labels.TTL)
 	}
 	return 0
+}
+
+// checkRules validates rule files (a `rules:` list, as in the config).
+func checkRules(files []string, stdout, stderr io.Writer) int {
+	if len(files) == 0 {
+		fmt.Fprintln(stderr, "usage: vigil check rules FILE...")
+		return 2
+	}
+	code := 0
+	for _, f := range files {
+		sum, err := rules.CheckFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "FAILED: %v\n", err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", f, sum)
+	}
+	return code
+}
+
+// testRules runs rule unit tests (promtool test rules, for vigil's signals).
+func testRules(files []string, stdout, stderr io.Writer) int {
+	code := 0
+	for _, f := range files {
+		fmt.Fprintf(stdout, "Unit testing %s\n", f)
+		ok, err := rules.RunTests(f, stdout)
+		if err != nil {
+			fmt.Fprintf(stderr, "FAILED: %v\n", err)
+			code = 1
+			continue
+		}
+		if !ok {
+			code = 1
+		}
+	}
+	return code
 }

@@ -48,6 +48,43 @@ func TestCheckConfig(t *testing.T) {
 	require.Equal(t, 2, run(nil, &out, &errb))
 }
 
+func TestCheckAndTestRules(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"check", "rules", "../../rules/testdata/rules.yml"}, &out, &errb), errb.String())
+	require.Contains(t, out.String(), "SUCCESS")
+	out.Reset()
+	require.Equal(t, 0, run([]string{"test", "rules", "../../rules/testdata/rules_test.yml"}, &out, &errb), out.String()+errb.String())
+	require.Contains(t, out.String(), "SUCCESS")
+
+	// A test whose expectation is wrong fails with promtool-style output and exit 1.
+	dir := t.TempDir()
+	rulesYAML, err := os.ReadFile("../../rules/testdata/rules.yml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), rulesYAML, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t.yml"), []byte(`rule_files: [rules.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - {model: fraud, signal: quality.accuracy, values: "0.99x30"}
+    alert_rule_test:
+      - eval_time: 20m
+        alertname: AccuracyDrop
+        exp_alerts:
+          - exp_labels: {model: fraud, severity: critical}
+`), 0o600))
+	out.Reset()
+	errb.Reset()
+	require.Equal(t, 1, run([]string{"test", "rules", filepath.Join(dir, "t.yml")}, &out, &errb))
+	require.Contains(t, out.String(), "FAILED")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.yml"), []byte("rules:\n  - {name: A, signal: quality.nope, op: '<', threshold: 1}\n"), 0o600))
+	errb.Reset()
+	require.Equal(t, 1, run([]string{"check", "rules", filepath.Join(dir, "bad.yml")}, &out, &errb))
+	require.Contains(t, errb.String(), "bad.yml:2")
+	require.Equal(t, 2, run([]string{"test"}, &out, &errb))
+}
+
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	require.Equal(t, 0, run([]string{"version"}, &out, io.Discard))
