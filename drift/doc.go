@@ -62,6 +62,10 @@
 //
 // For one feature with 10^6 values on each side, the reference kept as a
 // Sample, sorting the current window and computing every numeric statistic
-// takes about 25 ms without drift and 40 ms with it (the KS p-value then
-// sums the Smirnov series over ~5·10^5 terms), on one core.
+// takes about 25 ms of CPU without drift and 42 ms with it (the KS p-value
+// then sums the Smirnov series over ~5·10^5 terms); scipy and numpy take
+// about 1.0 s and 1.6 s for KS, Wasserstein, PSI and Jensen-Shannon
+// (testdata/bench_drift.py). The exact KS p-value of two windows of 10^4
+// costs 0.04 ms for equal sizes and up to O(n1·n2) otherwise (6 ms for
+// 10000 against 9999 at d = 0.02), like scipy's.
 package drift
