@@ -32,8 +32,11 @@
 //     PSI = Σ (q−p)·ln(q/p).
 //   - jensen_shannon: scipy.spatial.distance.jensenshannon(p, q, base=2) on
 //     the same bins without the zero replacement: the square root of the
-//     base-2 Jensen-Shannon divergence, in [0, 1].
-//   - hellinger: sqrt(1 − Σ sqrt(p·q)) on the same bins, in [0, 1].
+//     base-2 Jensen-Shannon divergence, in [0, 1]. A divergence that rounding
+//     makes slightly negative (scipy: NaN) counts as 0.
+//   - hellinger: sqrt(1 − Σ sqrt(p·q)) on the same bins, in [0, 1], evaluated
+//     as sqrt(Σ (sqrt p − sqrt q)²/2), which is equal but free of the
+//     cancellation that leaves numpy's direct form ~1e-8 off near 0.
 //   - l_infinity: max |p − q| over the same bins.
 //   - chi_square: scipy.stats.chi2_contingency([counts R, counts C],
 //     correction=False), statistic and p-value, over the categories of
@@ -66,6 +69,7 @@
 // then sums the Smirnov series over ~5·10^5 terms); scipy and numpy take
 // about 1.0 s and 1.6 s for KS, Wasserstein, PSI and Jensen-Shannon
 // (testdata/bench_drift.py). The exact KS p-value of two windows of 10^4
-// costs 0.04 ms for equal sizes and up to O(n1·n2) otherwise (6 ms for
-// 10000 against 9999 at d = 0.02), like scipy's.
+// costs 0.04 ms for equal sizes; for unequal sizes it grows with the
+// statistic up to O(n1·n2): 6 ms for 10000 against 9999 at d = 0.02, 0.15 s
+// for disjoint windows (scipy: 21 ms and 0.5 s).
 package drift

@@ -13,8 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/vigilml/vigil/monitor"
+	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/rules"
 )
 
@@ -32,6 +35,7 @@ Usage:
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
+  vigil baseline --model NAME --input FILE --out PROFILE [--config.file FILE]
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -62,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return testRules(args[2:], stdout, stderr)
+	case "baseline":
+		return baseline(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -173,7 +179,10 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 			win = "last " + mc.Window.Duration.String()
 		}
 		ref := "window before the current one"
-		if mc.Reference.Window == "first" {
+		switch {
+		case mc.Reference.Profile != "":
+			ref = "profile " + mc.Reference.Profile
+		case mc.Reference.Window == "first":
 			ref = fmt.Sprintf("first %d predictions", mc.Reference.Size)
 		}
 		fmt.Fprintf(stdout, "  - %s (%s): %d feature(s), window %s, reference %s, labels wait %s\n",
@@ -217,4 +226,61 @@ func testRules(files []string, stdout, stderr io.Writer) int {
 		}
 	}
 	return code
+}
+
+// baseline builds a reference profile from a data file.
+func baseline(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vigil baseline", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config.file", "", "vigil config: the model's features, types and drift settings (optional; without it every column is profiled with its type inferred)")
+	model := fs.String("model", "", "model name (required)")
+	input := fs.String("input", "", "training data: .csv, .ndjson/.jsonl or .parquet (required)")
+	out := fs.String("out", "", "profile to write (required)")
+	predCol := fs.String("prediction-column", "", "CSV/Parquet column holding the model's prediction")
+	scoreCol := fs.String("score-column", "", "CSV/Parquet column holding the positive-class score")
+	sample := fs.Int("sample", profile.DefaultSampleSize, "values kept per numeric feature (all of them when there are no more)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *model == "" || *input == "" || *out == "" {
+		fmt.Fprintln(stderr, "vigil baseline: --model, --input and --out are required")
+		fs.Usage()
+		return 2
+	}
+	logger := promslog.New(&promslog.Config{Writer: stderr})
+	opts := monitor.BaselineOptions{ModelName: *model, Input: *input, PredictionColumn: *predCol, ScoreColumn: *scoreCol, SampleSize: *sample, Logger: logger}
+	if *configFile != "" {
+		cfg, err := monitor.LoadFile(*configFile)
+		if err != nil {
+			logger.Error("cannot load config", "err", err)
+			return 1
+		}
+		if opts.Model = cfg.Model(*model); opts.Model == nil {
+			logger.Error("model not in config", "model", *model, "file", *configFile)
+			return 1
+		}
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("profiling "+*input), progressbar.OptionClearOnFinish())
+		opts.Progress = func(read, total int64) {
+			bar.ChangeMax64(total)
+			_ = bar.Set64(read)
+		}
+		defer bar.Finish()
+	}
+	start := time.Now()
+	p, err := monitor.BuildProfile(opts)
+	if err != nil {
+		logger.Error("cannot build profile", "err", err)
+		return 1
+	}
+	if err := profile.WriteFile(*out, p); err != nil {
+		logger.Error("cannot write profile", "err", err)
+		return 1
+	}
+	secs := time.Since(start).Seconds()
+	fmt.Fprintf(stdout, "wrote %s: model %s, %d rows (%d rejected) from %s in %.1fs (%.0f rows/s), %d features\n",
+		*out, p.Model, p.Source.Rows, p.Source.Rejected, *input, secs, float64(p.Source.Rows)/secs, len(p.Features))
+	return 0
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -83,6 +84,34 @@ tests:
 	require.Equal(t, 1, run([]string{"check", "rules", filepath.Join(dir, "bad.yml")}, &out, &errb))
 	require.Contains(t, errb.String(), "bad.yml:2")
 	require.Equal(t, 2, run([]string{"test"}, &out, &errb))
+}
+
+func TestBaseline(t *testing.T) {
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("amount,country,score\n")
+	for i := range 500 {
+		fmt.Fprintf(&csv, "%d.5,%s,0.%d\n", i, []string{"DE", "FR", "US"}[i%3], i%10)
+	}
+	input := filepath.Join(dir, "train.csv")
+	require.NoError(t, os.WriteFile(input, []byte(csv.String()), 0o600))
+	cfg := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("models:\n  - name: fraud\n    task: binary_classification\n    features: [{name: amount, type: numeric}, {name: country, type: categorical}]\n"), 0o600))
+	var out, errb bytes.Buffer
+	code := run([]string{"baseline", "--config.file", cfg, "--model", "fraud", "--input", input, "--out", filepath.Join(dir, "fraud.json"), "--score-column", "score"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.Contains(t, out.String(), "model fraud, 500 rows (0 rejected)")
+	require.NotContains(t, errb.String(), "\r", "no progress bar when stderr is not a terminal")
+
+	// The profile is a valid reference for the model.
+	require.NoError(t, os.WriteFile(cfg, []byte("models:\n  - name: fraud\n    task: binary_classification\n    reference: {profile: fraud.json}\n    features: [{name: amount, type: numeric}, {name: country, type: categorical}]\n"), 0o600))
+	out.Reset()
+	require.Equal(t, 0, run([]string{"check", "config", cfg}, &out, &errb), errb.String())
+
+	require.Equal(t, 2, run([]string{"baseline", "--model", "fraud"}, &out, &errb))
+	errb.Reset()
+	require.Equal(t, 1, run([]string{"baseline", "--config.file", cfg, "--model", "nope", "--input", input, "--out", filepath.Join(dir, "x.json")}, &out, &errb))
+	require.Contains(t, errb.String(), "model not in config")
 }
 
 func TestVersion(t *testing.T) {

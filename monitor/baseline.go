@@ -1,0 +1,202 @@
+package monitor
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/vigilml/vigil/monitor/dataset"
+	"github.com/vigilml/vigil/monitor/event"
+	"github.com/vigilml/vigil/monitor/profile"
+)
+
+// BaselineOptions say how to build a reference profile from a data file.
+type BaselineOptions struct {
+	// Model is the model's config: its features (and their types) are profiled and its
+	// drift settings decide the thresholds learnt for `threshold: auto`. When nil, every
+	// column of the file is profiled with its type inferred, under ModelName.
+	Model     *ModelConfig
+	ModelName string
+	// Input is the data file: CSV, NDJSON (the ingest format) or Parquet, by extension.
+	Input string
+	// PredictionColumn and ScoreColumn name the model's output in a CSV or Parquet file,
+	// profiled as __prediction__ (the score when there is one); NDJSON records carry it.
+	PredictionColumn, ScoreColumn string
+	// SampleSize bounds the values kept per numeric feature (0: profile.DefaultSampleSize).
+	SampleSize int
+	// Progress is called with the bytes read and the file's size, about 10 times a second.
+	Progress func(read, total int64)
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// maxLoggedRowErrors bounds the row errors logged one by one; all are counted.
+const maxLoggedRowErrors = 20
+
+// BuildProfile reads the whole input once, in constant memory, and returns its profile.
+func BuildProfile(opts BaselineOptions) (*profile.Profile, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	name := opts.ModelName
+	if opts.Model != nil {
+		name = opts.Model.Name
+	}
+	if name == "" {
+		return nil, errors.New("baseline: no model name")
+	}
+	dopts := dataset.Options{
+		PredictionColumn: opts.PredictionColumn,
+		ScoreColumn:      opts.ScoreColumn,
+		Model:            name,
+		Progress:         opts.Progress,
+	}
+	var logged int
+	dopts.OnRowError = func(e *dataset.RowError) {
+		if logged < maxLoggedRowErrors {
+			logger.Warn("row problem", "file", opts.Input, "err", e, "rejected", e.Rejected)
+		} else if logged == maxLoggedRowErrors {
+			logger.Warn("more row problems; only counting them from now on", "file", opts.Input)
+		}
+		logged++
+	}
+	if mc := opts.Model; mc != nil {
+		dopts.Types = map[string]dataset.ColumnType{}
+		for _, f := range mc.Features {
+			dopts.FeatureColumns = append(dopts.FeatureColumns, f.Name)
+			t := dataset.Numeric
+			if f.Type == Categorical {
+				t = dataset.Categorical
+			}
+			dopts.Types[f.Name] = t
+		}
+	}
+	r, err := dataset.Open(opts.Input, dopts)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	defer r.Close()
+
+	cols := r.Schema().Columns
+	specs := make([]profile.Spec, len(cols))
+	for i, c := range cols {
+		specs[i] = profile.Spec{Name: c.Name, Type: profile.Numeric}
+		if c.Type == dataset.Categorical {
+			specs[i].Type = profile.Categorical
+		}
+	}
+	task := Task("")
+	if opts.Model != nil {
+		task = opts.Model.Task
+	}
+	predType := predictionType(task, opts)
+	b := profile.NewBuilder(name, specs, predType, opts.SampleSize)
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %s: %w", opts.Input, err)
+		}
+		p := &row.Prediction
+		for i := range cols {
+			v := p.Features[i].Value
+			switch {
+			case v.Kind == event.Missing:
+				b.AddMissing(i, false)
+			case specs[i].Type == profile.Numeric:
+				b.AddNumber(i, v.Num)
+			default:
+				b.AddCategory(i, v.Class())
+			}
+		}
+		switch {
+		case predType == profile.Numeric && p.HasScore:
+			b.AddPredictionNumber(p.Score)
+		case predType == profile.Numeric && p.Prediction.Kind == event.Number && task == Regression:
+			b.AddPredictionNumber(p.Prediction.Num)
+		case predType == profile.Categorical && p.Prediction.Kind != event.Missing:
+			b.AddPredictionCategory(p.Prediction.Class())
+		}
+	}
+	st := r.Stats()
+	sum, _ := r.SHA256()
+	src := profile.Source{Path: opts.Input, SHA256: hex.EncodeToString(sum[:]), Bytes: r.Size(), Rows: st.Rows, Rejected: st.Rejected}
+	learner := &modelState{cfg: ModelConfig{Drift: DefaultConfigModel().Drift}}
+	if opts.Model != nil {
+		learner.cfg = *opts.Model
+	}
+	p := b.Finish(src, now(), func(f *profile.Feature) { learnProfileThresholds(learner, f) })
+	for i := range p.Features {
+		if i < len(st.Mismatched) {
+			p.Features[i].TypeMismatches = st.Mismatched[i]
+		}
+	}
+	logger.Info("profile built", "model", name, "file", opts.Input, "rows", st.Rows, "rejected", st.Rejected, "features", len(cols))
+	return p, nil
+}
+
+// predictionType is the type the model's output is profiled with, as the monitor tests
+// it: a binary model's scores, a regression model's values, a classifier's classes.
+func predictionType(task Task, opts BaselineOptions) profile.Type {
+	ndjson := isNDJSON(opts.Input)
+	switch {
+	case opts.ScoreColumn != "":
+		return profile.Numeric
+	case opts.PredictionColumn == "" && !ndjson:
+		return ""
+	case task == Regression, ndjson && (task == BinaryClassification || task == ""):
+		return profile.Numeric
+	}
+	return profile.Categorical
+}
+
+func isNDJSON(path string) bool {
+	f, err := dataset.FormatFromPath(path)
+	return err == nil && f == dataset.NDJSON
+}
+
+// learnProfileThresholds stores, for a numeric feature whose config asks for
+// `threshold: auto`, the limit learnt from the profile's sample.
+func learnProfileThresholds(m *modelState, f *profile.Feature) {
+	if f.Type != profile.Numeric || len(f.Sample) == 0 {
+		return
+	}
+	var fc *FeatureConfig
+	for i := range m.cfg.Features {
+		if m.cfg.Features[i].Name == f.Name {
+			fc = &m.cfg.Features[i]
+		}
+	}
+	if fc == nil || fc.Drift == nil || !fc.Drift.Threshold.Auto {
+		return
+	}
+	method := fc.Drift.Method
+	if method == "" {
+		method = defaultMethod(Numeric, len(f.Sample), m.cfg.Drift.LargeSample)
+	}
+	fd := &featureData{name: f.Name, typ: Numeric, refNum: f.Sample}
+	if v := m.learnThreshold(fd, method); finite(v) {
+		if f.Thresholds == nil {
+			f.Thresholds = map[string]float64{}
+		}
+		f.Thresholds[method] = v
+	}
+}
+
+// DefaultConfigModel is a model config with every default set, for tools that profile
+// data without a config file.
+func DefaultConfigModel() ModelConfig {
+	var m ModelConfig
+	_ = m.UnmarshalYAML(func(any) error { return nil })
+	return m
+}

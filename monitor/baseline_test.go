@@ -1,0 +1,85 @@
+package monitor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigilml/vigil/monitor/profile"
+)
+
+func TestBuildProfileFromCSV(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(51, 52))
+	var csv strings.Builder
+	csv.WriteString("amount,country,age,score\n")
+	var amounts []float64
+	for i := range 3000 {
+		a := r.NormFloat64()*10 + 100
+		age := fmt.Sprint(r.IntN(60) + 18)
+		if i%100 == 0 {
+			age = "unknown" // a string in a numeric column: a type mismatch, kept as missing
+		}
+		amounts = append(amounts, a)
+		fmt.Fprintf(&csv, "%g,%s,%s,%g\n", a, []string{"DE", "FR"}[i%2], age, r.Float64())
+	}
+	input := filepath.Join(dir, "train.csv")
+	require.NoError(t, os.WriteFile(input, []byte(csv.String()), 0o600))
+	cfgText := `
+models:
+  - name: fraud
+    task: binary_classification
+    features:
+      - {name: amount, type: numeric, drift: {threshold: auto}}
+      - {name: country, type: categorical}
+      - {name: age, type: numeric}
+    reference: {profile: fraud.json}
+`
+	// The config refers to the profile it is about to describe, so load the model from a
+	// copy without the reference first, as vigil baseline does with --config.file.
+	cfg, err := Load([]byte(strings.Replace(cfgText, "    reference: {profile: fraud.json}\n", "", 1)))
+	require.NoError(t, err)
+	p, err := BuildProfile(BaselineOptions{Model: cfg.Model("fraud"), Input: input, ScoreColumn: "score", Now: func() time.Time { return time.Unix(0, 0) }})
+	require.NoError(t, err)
+
+	require.Equal(t, int64(3000), p.Source.Rows)
+	require.Len(t, p.Source.SHA256, 64)
+	amount := p.Feature("amount")
+	require.Equal(t, profile.Numeric, amount.Type)
+	require.True(t, amount.SampleExact)
+	require.Equal(t, amounts, amount.Sample)
+	require.Contains(t, amount.Thresholds, MethodWasserstein, "auto learnt with the default method for 3000 values")
+	age := p.Feature("age")
+	require.Equal(t, int64(30), age.TypeMismatches)
+	require.Equal(t, int64(30), age.Missing)
+	require.Equal(t, map[string]int64{"DE": 1500, "FR": 1500}, p.Feature("country").Categories)
+	require.Equal(t, int64(3000), p.Prediction.Count)
+
+	// The learnt limit equals the monitor's own learning on the same values.
+	fd := &featureData{name: "amount", typ: Numeric, refNum: amounts}
+	want := (&modelState{cfg: *cfg.Model("fraud")}).learnThreshold(fd, MethodWasserstein)
+	require.Equal(t, want, amount.Thresholds[MethodWasserstein])
+
+	// The profile loads as the model's reference.
+	require.NoError(t, profile.WriteFile(filepath.Join(dir, "fraud.json"), p))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "vigil.yaml"), []byte(cfgText), 0o600))
+	_, err = LoadFile(filepath.Join(dir, "vigil.yaml"))
+	require.NoError(t, err)
+}
+
+func TestBuildProfileErrors(t *testing.T) {
+	_, err := BuildProfile(BaselineOptions{ModelName: "m", Input: filepath.Join(t.TempDir(), "x.txt")})
+	require.ErrorContains(t, err, ".txt")
+	_, err = BuildProfile(BaselineOptions{Input: "x.csv"})
+	require.ErrorContains(t, err, "no model name")
+	empty := filepath.Join(t.TempDir(), "e.csv")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+	_, err = BuildProfile(BaselineOptions{ModelName: "m", Input: empty})
+	require.ErrorContains(t, err, "empty")
+}
