@@ -83,3 +83,21 @@ func TestBuildProfileErrors(t *testing.T) {
 	_, err = BuildProfile(BaselineOptions{ModelName: "m", Input: empty})
 	require.ErrorContains(t, err, "empty")
 }
+
+// BenchmarkBuildProfile profiles a CSV of 20 columns; the file comes from
+// `go run bench/gencsv.go -rows N -out FILE` and VIGIL_BENCH_CSV=FILE (skipped without it).
+func BenchmarkBuildProfile(b *testing.B) {
+	path := os.Getenv("VIGIL_BENCH_CSV")
+	if path == "" {
+		b.Skip("set VIGIL_BENCH_CSV to a file from bench/gencsv.go")
+	}
+	var rows int64
+	for b.Loop() {
+		p, err := BuildProfile(BaselineOptions{ModelName: "m", Input: path, ScoreColumn: "score"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = p.Source.Rows
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -111,11 +111,16 @@ type Builder struct {
 }
 
 type accumulator struct {
-	f      *Feature
-	n      int64 // values offered to the reservoir
-	mean   float64
-	m2     float64 // Welford
-	sample []float64
+	f        *Feature
+	n        int64 // values offered to the reservoir
+	mean     float64
+	m2       float64 // Welford
+	min, max float64
+	sample   []float64
+	// categories: one hash per value, the counts in a slice
+	catIdx map[string]int32
+	cats   []string
+	counts []int64
 }
 
 // NewBuilder starts a profile of model with the given features. sampleSize ≤ 0 means
@@ -189,12 +194,12 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 	}
 	f := a.f
 	f.Count++
-	if f.Min == nil || v < *f.Min {
-		f.Min = &v
-	}
-	if f.Max == nil || v > *f.Max {
-		vv := v
-		f.Max = &vv
+	if f.Count == 1 {
+		a.min, a.max = v, v
+	} else if v < a.min {
+		a.min = v
+	} else if v > a.max {
+		a.max = v
 	}
 	d := v - a.mean
 	a.mean += d / float64(f.Count)
@@ -209,13 +214,23 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 }
 
 func (a *accumulator) addCategory(v string) {
-	f := a.f
-	f.Count++
-	if _, ok := f.Categories[v]; ok || len(f.Categories) < MaxCategories {
-		f.Categories[v]++
-		return
+	a.f.Count++
+	i, ok := a.catIdx[v]
+	if !ok {
+		if a.catIdx == nil {
+			a.catIdx = map[string]int32{}
+		}
+		if len(a.cats) >= MaxCategories {
+			v = OtherCategory
+		}
+		if i, ok = a.catIdx[v]; !ok {
+			i = int32(len(a.cats))
+			a.catIdx[v] = i
+			a.cats = append(a.cats, v)
+			a.counts = append(a.counts, 0)
+		}
 	}
-	f.Categories[OtherCategory]++
+	a.counts[i]++
 }
 
 // Finish completes the profile with its source description. Learn, when not nil, is
@@ -229,9 +244,12 @@ func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *P
 	}
 	for _, a := range all {
 		f := a.f
+		for i, c := range a.cats {
+			f.Categories[c] = a.counts[i]
+		}
 		if f.Type == Numeric && f.Count > 0 {
-			mean, std := a.mean, math.Sqrt(a.m2/float64(f.Count))
-			f.Mean, f.Std = &mean, &std
+			mean, std, lo, hi := a.mean, math.Sqrt(a.m2/float64(f.Count)), a.min, a.max
+			f.Mean, f.Std, f.Min, f.Max = &mean, &std, &lo, &hi
 			f.Sample = a.sample
 			f.SampleExact = int64(len(a.sample)) == f.Count
 		}
