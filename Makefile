@@ -14,7 +14,16 @@ LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X ma
 FUZZ_TARGETS := \
 	./monitor:FuzzLoad \
 	./monitor/event:FuzzPredictions \
-	./monitor/event:FuzzLabels
+	./monitor/event:FuzzLabels \
+	./monitor/profile:FuzzParse \
+	./drift/sketch:FuzzUnmarshal \
+	./drift/sketch:FuzzUnmarshalCategorical \
+	./drift:FuzzCompare \
+	./monitor/dataset:FuzzCSV \
+	./monitor/dataset:FuzzNDJSON \
+	./monitor/dataset:FuzzParquet \
+	./rules:FuzzLoad \
+	./rules:FuzzParseSeries
 
 .PHONY: all build test unit lint fmt-check vet staticcheck fuzz fuzz-smoke bench tidy-check
 

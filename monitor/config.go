@@ -212,7 +212,17 @@ type WindowConfig struct {
 	Duration Duration `yaml:"duration,omitempty"`
 	// MaxSamples caps a duration window's memory; the oldest events beyond it are evicted.
 	MaxSamples int `yaml:"max_samples,omitempty"`
+	// Mode is exact (every feature value held) or streaming (fixed-size summaries).
+	Mode string `yaml:"mode,omitempty"`
+	// Panes is how many summaries a streaming window is assembled from.
+	Panes int `yaml:"panes,omitempty"`
 }
+
+// Window modes.
+const (
+	ModeExact     = "exact"
+	ModeStreaming = "streaming"
+)
 
 // FeatureConfig declares one input feature.
 type FeatureConfig struct {
@@ -643,6 +653,22 @@ func (m *ModelConfig) validate(at string) error {
 	}
 	if w.Size > 0 && w.MaxSamples != 0 {
 		return fieldErr(at+".window.max_samples", "applies to duration windows only")
+	}
+	switch w.Mode {
+	case "":
+		w.Mode = ModeExact
+	case ModeExact, ModeStreaming:
+	default:
+		return fieldErr(at+".window.mode", "%q is not one of exact, streaming", w.Mode)
+	}
+	if w.Panes == 0 {
+		w.Panes = 10
+	}
+	if w.Panes < 2 || w.Panes > 100 || (w.Mode != ModeStreaming && w.Panes != 10) {
+		return fieldErr(at+".window.panes", "must be 2 to 100, in streaming mode")
+	}
+	if w.Mode == ModeStreaming && m.Reference.Window == "previous" {
+		return fieldErr(at+".window.mode", "streaming needs a fixed reference ({window: first} or {profile: FILE}): the bins of a previous window would move with every window")
 	}
 
 	r := &m.Reference

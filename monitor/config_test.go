@@ -66,7 +66,7 @@ func TestLoadFileGood(t *testing.T) {
 	require.Equal(t, DefaultMaxDurationSamples, digits.Window.MaxSamples)
 
 	price := cfg.Model("price")
-	require.Equal(t, WindowConfig{Size: DefaultWindowSize}, price.Window, "window defaults to the last 10000 events")
+	require.Equal(t, WindowConfig{Size: DefaultWindowSize, Mode: ModeExact, Panes: 10}, price.Window, "window defaults to the last 10000 events, exact")
 	require.Equal(t, ReferenceConfig{Window: "first", Size: DefaultWindowSize}, price.Reference)
 	require.Equal(t, Duration(DefaultLabelTTL), price.Labels.TTL)
 	require.Nil(t, cfg.Model("nope"))
