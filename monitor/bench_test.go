@@ -16,19 +16,23 @@ import (
 )
 
 // benchConfig declares a binary model with 10 numeric and 10 categorical features.
-func benchConfig(window int) string {
+func benchConfig(window int, mode string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global: {evaluation_interval: 1h}\nmodels:\n  - name: fraud\n    task: binary_classification\n    window: {size: %d}\n    reference: {window: first, size: %d}\n    labels: {max_pending: %d}\n    features:\n", window, window, window)
+	fmt.Fprintf(&b, "global: {evaluation_interval: 1h}\nmodels:\n  - name: fraud\n    task: binary_classification\n    window: {size: %d, mode: %s}\n    reference: {window: first, size: %d}\n    labels: {max_pending: %d}\n    features:\n", window, mode, window, window)
 	for i := range 10 {
 		fmt.Fprintf(&b, "      - {name: n%d, type: numeric}\n      - {name: c%d, type: categorical}\n", i, i)
 	}
 	return b.String()
 }
 
-func benchMonitor(b *testing.B, window int) *Monitor {
+func benchMonitor(b *testing.B, window int, mode ...string) *Monitor {
 	b.Helper()
+	md := ModeExact
+	if len(mode) > 0 {
+		md = mode[0]
+	}
 	path := filepath.Join(b.TempDir(), "vigil.yaml")
-	if err := os.WriteFile(path, []byte(benchConfig(window)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(benchConfig(window, md)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	m, err := New(Options{ConfigFile: path, Registry: prometheus.NewRegistry()})
@@ -59,13 +63,23 @@ func benchBatch(n int, r *rand.Rand, idBase int) []byte {
 // BenchmarkIngest measures the ingest path without HTTP: decode an NDJSON batch of 1,000
 // 20-feature predictions and apply each to the model's windows and label join.
 func BenchmarkIngest(b *testing.B) {
-	m := benchMonitor(b, 100000)
+	for _, mode := range []string{ModeExact, ModeStreaming} {
+		b.Run(mode, func(b *testing.B) { benchIngest(b, mode) })
+	}
+}
+
+func benchIngest(b *testing.B, mode string) {
+	m := benchMonitor(b, 100000, mode)
 	st := m.state.Load()
 	r := rand.New(rand.NewPCG(1, 2))
 	const batch = 1000
 	bodies := make([][]byte, 16)
 	for i := range bodies {
 		bodies[i] = benchBatch(batch, r, i*batch)
+	}
+	// Fill the reference first, so the streaming window is running.
+	for i := 0; i < 100; i++ {
+		m.apply(context.Background(), st, kindPrediction, bodies[i%len(bodies)], event.NDJSON, "")
 	}
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()

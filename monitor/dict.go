@@ -14,6 +14,7 @@ const (
 type dict struct {
 	ids   map[string]uint32
 	names []string // names[id]
+	keys  []string // keys[id]: the id as a string, for streaming summaries
 	max   int
 }
 
@@ -48,3 +49,14 @@ func (d *dict) name(id uint32) string {
 
 // size is the number of real (non-missing, non-other) entries.
 func (d *dict) size() int { return len(d.names) - 1 }
+
+// key returns the id as a decimal string, cached so streaming ingest does not allocate.
+func (d *dict) key(id uint32) string {
+	for uint32(len(d.keys)) <= id && len(d.keys) <= d.max+1 {
+		d.keys = append(d.keys, idKey(uint32(len(d.keys))))
+	}
+	if int(id) < len(d.keys) {
+		return d.keys[id]
+	}
+	return idKey(id)
+}

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/vigilml/vigil/drift"
+	"github.com/vigilml/vigil/drift/sketch"
 )
 
 // PredictionFeature is the feature name under which a model's own output is tested for
@@ -83,6 +85,11 @@ type featureData struct {
 	refCat   []uint32
 	curTotal int // predictions in the current window, missing included
 	mismatch uint64
+	// streaming mode: the current window's summaries instead of its values
+	streaming bool
+	curSketch *sketch.Numeric
+	curCats   *sketch.Categorical
+	curOut    int // values out of range
 }
 
 // refCache keeps what a frozen reference yields, so a first-N reference is sorted,
@@ -93,14 +100,18 @@ type refCache struct {
 	counts  map[string]map[uint32]int64
 	auto    map[string]float64
 	bounds  map[string][2]float64 // exact [min, max] of a profile's numeric features
-	pca     *drift.PCA
-	pcaLow  float64
-	pcaHigh float64
-	pcaWhy  string // why there is no PCA model
+	// the reference as streaming summaries, built on first use with the panes' options
+	refSketch map[string]*sketch.Numeric
+	refCats   map[string]*sketch.Categorical
+	pca       *drift.PCA
+	pcaLow    float64
+	pcaHigh   float64
+	pcaWhy    string // why there is no PCA model
 }
 
 func (c *refCache) reset() {
-	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}, bounds: map[string][2]float64{}}
+	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}, bounds: map[string][2]float64{},
+		refSketch: map[string]*sketch.Numeric{}, refCats: map[string]*sketch.Categorical{}}
 }
 
 // MultivariateDrift is the PCA reconstruction-error test over a model's numeric features.
@@ -308,6 +319,12 @@ func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 	dc := m.cfg.Drift
 	st := FeatureStats{Name: fd.name, Type: fd.typ, TypeMismatches: fd.mismatch, pvalue: math.NaN()}
 	cur, ref := len(fd.curNum)+len(fd.curCat), cache.refCount(fd.name)
+	switch {
+	case fd.curSketch != nil:
+		cur = int(fd.curSketch.Count())
+	case fd.curCats != nil:
+		cur = int(fd.curCats.Count())
+	}
 	st.Current, st.Reference = cur, ref
 	if fd.curTotal > 0 && fd.cfg != nil {
 		st.MissingRatio = ptr(float64(fd.curTotal-cur) / float64(fd.curTotal))
@@ -317,7 +334,10 @@ func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 	var refCounts map[uint32]int64
 	if fd.typ == Numeric {
 		refSample = cache.samples[fd.name]
-		if fd.cfg != nil && cur > 0 {
+		if fd.streaming && fd.cfg != nil && cur > 0 {
+			// Counted at ingest against the bounds fixed when the stream started.
+			st.OutOfRangeRatio = ptr(float64(fd.curOut) / float64(cur))
+		} else if fd.cfg != nil && cur > 0 {
 			lo, hi := math.Inf(-1), math.Inf(1)
 			if b, ok := cache.bounds[fd.name]; ok {
 				lo, hi = b[0], b[1]
@@ -350,6 +370,14 @@ func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 					n++
 				}
 			}
+			if fd.curCats != nil {
+				for key, c := range fd.curCats.Counts() {
+					if id, err := strconv.ParseUint(key, 10, 32); err != nil || refCounts[uint32(id)] == 0 {
+						n += int(c)
+					}
+				}
+				n += int(fd.curCats.Overflow())
+			}
 			st.NewCategoryRatio = ptr(float64(n) / float64(cur))
 		}
 	}
@@ -361,9 +389,35 @@ func (m *modelState) judge(fd *featureData, cache *refCache) FeatureStats {
 
 	var res drift.Result
 	var cramersV float64
-	if fd.typ == Numeric {
+	switch {
+	case fd.curSketch != nil:
+		rs := cache.refSketch[fd.name]
+		if rs == nil {
+			var err error
+			if rs, err = sketch.NewNumeric(fd.curSketch.Options()); err != nil {
+				st.NoVerdict = "streaming summary: " + err.Error()
+				return st
+			}
+			for _, v := range refSample.Sorted() {
+				rs.Add(v)
+			}
+			cache.refSketch[fd.name] = rs
+		}
+		res = sketch.Compare(rs, fd.curSketch)
+	case fd.curCats != nil:
+		rc := cache.refCats[fd.name]
+		if rc == nil {
+			rc = sketch.NewCategorical(streamCategories)
+			for id, c := range refCounts {
+				rc.AddN(idKey(id), c)
+			}
+			cache.refCats[fd.name] = rc
+		}
+		res = sketch.CompareCategorical(rc, fd.curCats)
+		cramersV = math.Sqrt(res.ChiSquare / float64(cur+ref))
+	case fd.typ == Numeric:
 		res = refSample.Compare(drift.NewSample(fd.curNum))
-	} else {
+	default:
 		res = drift.CompareCategorical(refCounts, drift.CountCategories(fd.curCat))
 		cramersV = math.Sqrt(res.ChiSquare / float64(cur+ref))
 	}

@@ -68,6 +68,8 @@ type modelState struct {
 	pendLabel *pendingSet[pendingLabel]
 
 	unknownFeatures map[string]uint64
+	stream          *streamWindow   // the current window in streaming mode, else nil
+	seen            []bool          // scratch: features present in the prediction being applied
 	tick            tickAccumulator // predictions since the last evaluation tick
 	lastEvent       time.Time       // arrival time of the newest event
 	predictions     uint64
@@ -141,7 +143,14 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 	if cfg.Reference.Window == "previous" {
 		capacity *= 2
 	}
-	m.window = newPredWindow(capacity, nNum, nCat)
+	if w.Mode == ModeStreaming {
+		// The window keeps each prediction's time and output, not its features.
+		m.window = newPredWindow(capacity, 0, 0)
+		m.stream = newStreamWindow(cfg, len(m.feats))
+		m.seen = make([]bool, len(m.feats))
+	} else {
+		m.window = newPredWindow(capacity, nNum, nCat)
+	}
 	if cfg.Reference.Window == "first" && lp == nil {
 		m.first = newPredWindow(cfg.Reference.Size, nNum, nCat)
 	}
@@ -154,6 +163,9 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 		probs = cfg.MaxClasses + 1
 	}
 	m.pairs = newPairWindow(pairCap, len(m.segFeat), probs)
+	if m.stream != nil && lp != nil {
+		m.startStreamFromProfile(lp)
+	}
 	m.pendPred = newPendingSet[pendingPred](cfg.Labels.MaxPending)
 	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
 	return m
@@ -240,13 +252,21 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 	present := 0
 	if p.Role == event.RolePrimary {
 		slot := m.window.push(t, version, pred, score)
+		exact := m.stream == nil
 		var firstSlot = -1
 		if m.first != nil && !m.first.frozen() {
 			firstSlot = m.first.push(t, version, pred, score)
-		}
-		m.window.clearFeatures(slot)
-		if firstSlot >= 0 {
 			m.first.clearFeatures(firstSlot)
+		}
+		if exact {
+			m.window.clearFeatures(slot)
+		}
+		var pn *pane
+		if !exact && m.stream.ready {
+			pn = m.stream.paneFor(t)
+			pn.n++
+			m.addPredictionToPane(pn, pred, score)
+			clear(m.seen)
 		}
 		for _, f := range p.Features {
 			i, ok := m.featIdx[f.Name]
@@ -264,9 +284,18 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 				case event.String:
 					fs.mismatched++
 				}
-				m.window.num[fs.col][slot] = v
+				if exact {
+					m.window.num[fs.col][slot] = v
+				}
 				if firstSlot >= 0 {
 					m.first.num[fs.col][firstSlot] = v
+				}
+				if pn != nil && !math.IsNaN(v) {
+					m.seen[i] = true
+					pn.num[fs.col].Add(v)
+					if b := m.stream.bounds[fs.col]; v < b[0] || v > b[1] {
+						pn.outOfRange[fs.col]++
+					}
 				}
 			} else {
 				var id uint32
@@ -274,11 +303,27 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 					id = fs.dict.id(f.Value.Class())
 					present++
 				}
-				m.window.cat[fs.col][slot] = id
+				if exact {
+					m.window.cat[fs.col][slot] = id
+				}
 				if firstSlot >= 0 {
 					m.first.cat[fs.col][firstSlot] = id
 				}
+				if pn != nil && id != 0 {
+					m.seen[i] = true
+					pn.cat[fs.col].Add(fs.dict.key(id))
+				}
 			}
+		}
+		if pn != nil {
+			for i, ok := range m.seen {
+				if !ok {
+					pn.missing[i]++
+				}
+			}
+		}
+		if !exact && !m.stream.ready && m.first != nil && m.first.frozen() {
+			m.startStreamFromFirst()
 		}
 	}
 	for i, fi := range m.segFeat {

@@ -212,7 +212,21 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 		st.Windows.ReferenceKind, st.Windows.ReferenceFrozen = "profile", true
 		st.Windows.Reference = int(m.profile.p.Source.Rows)
 	}
-	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid || m.profile != nil)
+	var sm *streamMerged
+	if m.stream != nil {
+		d := int64(0)
+		if w.Duration > 0 {
+			d = time.Duration(w.Duration).Nanoseconds()
+		}
+		if m.stream.ready {
+			sm = m.stream.merge(end, d)
+		}
+		st.Windows.Current = 0
+		if sm != nil {
+			st.Windows.Current = sm.n
+		}
+	}
+	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid || m.profile != nil, sm)
 	s.pVersion, s.pPred, s.pScore = s.pVersion[:0], s.pPred[:0], s.pScore[:0]
 	if m.cfg.Task == BinaryClassification {
 		for i := lo; i < hi; i++ {
@@ -271,16 +285,37 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 // copyFeatures copies every feature's non-missing values of the current range [lo, hi) of
 // cur and the reference range [rlo, rhi) of ref into the scratch, and the prediction as
 // the last feature. skipRef leaves the reference out (its statistics are cached).
-func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, ref *predWindow, rlo, rhi int, skipRef bool) {
+func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, ref *predWindow, rlo, rhi int, skipRef bool, sm *streamMerged) {
 	n := len(m.feats) + 1
 	if len(s.feats) != n {
 		s.feats = make([]featureData, n)
 	}
+	streaming := m.stream != nil
 	for i := range m.feats {
 		f := &m.feats[i]
 		fd := &s.feats[i]
 		fd.name, fd.typ, fd.cfg, fd.curTotal, fd.mismatch = f.name, f.typ, &m.cfg.Features[i], hi-lo, f.mismatched
 		fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
+		fd.streaming, fd.curSketch, fd.curCats, fd.curOut = streaming, nil, nil, 0
+		if streaming {
+			fd.curTotal = 0
+			if sm != nil {
+				fd.curTotal = sm.n
+				if f.typ == Numeric {
+					fd.curSketch, fd.curOut = sm.num[f.col], int(sm.outOfRange[f.col])
+				} else {
+					fd.curCats = sm.cat[f.col]
+				}
+			}
+			if !skipRef {
+				if f.typ == Numeric {
+					fd.refNum = appendNumeric(fd.refNum, ref, ref.num[f.col], rlo, rhi)
+				} else {
+					fd.refCat = appendCategories(fd.refCat, ref, ref.cat[f.col], rlo, rhi)
+				}
+			}
+			continue
+		}
 		if f.typ == Numeric {
 			fd.curNum = appendNumeric(fd.curNum, cur, cur.num[f.col], lo, hi)
 			if !skipRef {
@@ -293,8 +328,11 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 			}
 		}
 	}
-	// Rows of the numeric features for the multivariate test.
-	s.pcaCols = m.pcaFeatures()
+	// Rows of the numeric features for the multivariate test (exact mode only).
+	s.pcaCols = nil
+	if !streaming {
+		s.pcaCols = m.pcaFeatures()
+	}
 	s.pcaCur, s.pcaRef = s.pcaCur[:0], s.pcaRef[:0]
 	if len(s.pcaCols) > 0 {
 		s.pcaCur = m.appendRows(s.pcaCur, cur, lo, hi)
@@ -308,6 +346,15 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 	fd := &s.feats[n-1]
 	fd.name, fd.cfg, fd.curTotal, fd.mismatch = PredictionFeature, nil, hi-lo, 0
 	fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
+	fd.streaming, fd.curSketch, fd.curCats, fd.curOut = streaming, nil, nil, 0
+	if streaming {
+		fd.curTotal = 0
+		if sm != nil {
+			fd.curTotal, fd.curSketch, fd.curCats = sm.n, sm.predNum, sm.predCat
+		}
+		// The current side comes from the panes; the reference side is copied below.
+		lo, hi = 0, 0
+	}
 	scored := m.cfg.Task == BinaryClassification && (hasValue(ref.score, ref, rlo, rhi) || (rhi == rlo && hasValue(cur.score, cur, lo, hi)))
 	if m.profile != nil && m.cfg.Task == BinaryClassification {
 		// The profile says what the model's output was: scores or classes.

@@ -1,0 +1,291 @@
+package monitor
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/vigilml/vigil/drift"
+	"github.com/vigilml/vigil/drift/sketch"
+)
+
+// streamCategories bounds the categories a streaming summary counts one by one.
+const streamCategories = 1000
+
+// streamWindow is the current window of a model in streaming mode: a ring of panes, each
+// summarising its predictions feature by feature in fixed memory (a quantile sketch and
+// fixed-bin counts for numeric features, category counts for categorical ones). The
+// window is the merge of its panes. It starts once the reference is known, because the
+// numeric summaries count into the reference's decile bins.
+type streamWindow struct {
+	panes    []*pane
+	cur      int
+	paneSize int   // size windows: predictions per pane
+	paneSpan int64 // duration windows: nanoseconds per pane
+	ready    bool
+	numOpts  []sketch.NumericOptions // per numeric column
+	bounds   [][2]float64            // per numeric column, for out-of-range
+	predOpts *sketch.NumericOptions  // the prediction, when numeric
+	nFeat    int
+}
+
+type pane struct {
+	start      int64 // duration windows: start of the pane's span
+	n          int
+	num        []*sketch.Numeric
+	cat        []*sketch.Categorical
+	missing    []int64 // per feature (declared order)
+	outOfRange []int64 // per numeric column
+	predNum    *sketch.Numeric
+	predCat    *sketch.Categorical
+}
+
+func newStreamWindow(cfg ModelConfig, nFeat int) *streamWindow {
+	w := &streamWindow{panes: make([]*pane, cfg.Window.Panes), nFeat: nFeat}
+	if cfg.Window.Duration > 0 {
+		// One pane more than the window's span holds, for the pane that is filling: the
+		// window then covers all of (end − D, end], and at most one pane span before it.
+		w.panes = make([]*pane, cfg.Window.Panes+1)
+		w.paneSpan = max(1, int64(cfg.Window.Duration)/int64(cfg.Window.Panes))
+	} else {
+		w.paneSize = (cfg.Window.Size + cfg.Window.Panes - 1) / cfg.Window.Panes
+	}
+	return w
+}
+
+// start fixes the summaries' options from the reference's values: decile bins, centre and
+// scale per numeric feature, and out-of-range bounds.
+func (m *modelState) startStream(refNum [][]float64, predRef []float64, predNumeric bool) {
+	w := m.stream
+	w.numOpts = make([]sketch.NumericOptions, len(refNum))
+	w.bounds = make([][2]float64, len(refNum))
+	for col, vals := range refNum {
+		s := drift.NewSample(vals)
+		if s.Len() > 0 {
+			w.numOpts[col] = sketch.ReferenceOptions(s.Bins())
+			w.bounds[col] = [2]float64{s.Sorted()[0], s.Sorted()[s.Len()-1]}
+		} else {
+			w.bounds[col] = [2]float64{math.Inf(-1), math.Inf(1)}
+		}
+	}
+	for i := range m.feats {
+		f := &m.feats[i]
+		fc := m.cfg.Features[i]
+		if f.typ == Numeric {
+			if fc.Min != nil {
+				w.bounds[f.col][0] = *fc.Min
+			}
+			if fc.Max != nil {
+				w.bounds[f.col][1] = *fc.Max
+			}
+		}
+	}
+	if predNumeric {
+		s := drift.NewSample(predRef)
+		o := sketch.ReferenceOptions(s.Bins())
+		w.predOpts = &o
+	}
+	for i := range w.panes {
+		w.panes[i] = m.newPane()
+	}
+	w.ready = true
+}
+
+func (m *modelState) newPane() *pane {
+	w := m.stream
+	p := &pane{missing: make([]int64, w.nFeat), outOfRange: make([]int64, len(w.numOpts))}
+	for _, o := range w.numOpts {
+		s, err := sketch.NewNumeric(o)
+		if err != nil { // options come from finite reference deciles; fall back to defaults
+			s, _ = sketch.NewNumeric(sketch.NumericOptions{Bins: o.Bins})
+		}
+		p.num = append(p.num, s)
+	}
+	for range len(m.feats) - len(w.numOpts) {
+		p.cat = append(p.cat, sketch.NewCategorical(streamCategories))
+	}
+	if w.predOpts != nil {
+		p.predNum, _ = sketch.NewNumeric(*w.predOpts)
+	} else {
+		p.predCat = sketch.NewCategorical(streamCategories)
+	}
+	return p
+}
+
+// paneFor returns the pane a prediction at time t belongs in, moving the ring on.
+func (w *streamWindow) paneFor(t int64) *pane {
+	p := w.panes[w.cur]
+	if w.paneSpan > 0 {
+		start := t - t%w.paneSpan
+		switch {
+		case p.n == 0 && p.start == 0:
+			p.start = start
+		case start > p.start:
+			// Move on by as many panes as spans passed (at most a full turn).
+			steps := min(int((start-p.start)/w.paneSpan), len(w.panes))
+			for range steps {
+				w.cur = (w.cur + 1) % len(w.panes)
+				w.panes[w.cur].reset()
+			}
+			p = w.panes[w.cur]
+			p.start = start
+		}
+		return p // an older (out-of-order) prediction joins the newest pane
+	}
+	if p.n >= w.paneSize {
+		w.cur = (w.cur + 1) % len(w.panes)
+		p = w.panes[w.cur]
+		p.reset()
+	}
+	return p
+}
+
+func (p *pane) reset() {
+	p.start, p.n = 0, 0
+	for _, s := range p.num {
+		s.Reset()
+	}
+	for _, c := range p.cat {
+		c.Reset()
+	}
+	clear(p.missing)
+	clear(p.outOfRange)
+	if p.predNum != nil {
+		p.predNum.Reset()
+	}
+	if p.predCat != nil {
+		p.predCat.Reset()
+	}
+}
+
+// idKey is the key a category id has in a streaming summary.
+func idKey(id uint32) string { return strconv.FormatUint(uint64(id), 10) }
+
+// streamMerged is the current window of a streaming model, merged from its panes.
+type streamMerged struct {
+	n          int
+	num        []*sketch.Numeric
+	cat        []*sketch.Categorical
+	missing    []int64
+	outOfRange []int64
+	predNum    *sketch.Numeric
+	predCat    *sketch.Categorical
+}
+
+// merge assembles the window ending at end: every pane (size windows) or the panes whose
+// span reaches into (end − d, end] (duration windows).
+func (w *streamWindow) merge(end, d int64) *streamMerged {
+	var out *streamMerged
+	for _, p := range w.panes {
+		if p == nil || p.n == 0 || (w.paneSpan > 0 && (p.start+w.paneSpan <= end-d || p.start > end)) {
+			continue
+		}
+		if out == nil {
+			out = &streamMerged{missing: make([]int64, len(p.missing)), outOfRange: make([]int64, len(p.outOfRange))}
+			for _, s := range p.num {
+				out.num = append(out.num, s.Clone())
+			}
+			for _, c := range p.cat {
+				out.cat = append(out.cat, c.Clone())
+			}
+			if p.predNum != nil {
+				out.predNum = p.predNum.Clone()
+			} else {
+				out.predCat = p.predCat.Clone()
+			}
+		} else {
+			for i, s := range p.num {
+				_ = out.num[i].Merge(s) // the panes share their options
+			}
+			for i, c := range p.cat {
+				out.cat[i].Merge(c)
+			}
+			if p.predNum != nil {
+				_ = out.predNum.Merge(p.predNum)
+			} else {
+				out.predCat.Merge(p.predCat)
+			}
+		}
+		out.n += p.n
+		for i, v := range p.missing {
+			out.missing[i] += v
+		}
+		for i, v := range p.outOfRange {
+			out.outOfRange[i] += v
+		}
+	}
+	return out
+}
+
+// addPredictionToPane adds the model's output to a pane: the score or value when the
+// prediction is summarised as numeric, else the class.
+func (m *modelState) addPredictionToPane(pn *pane, pred, score float64) {
+	if pn.predNum != nil {
+		v := pred
+		if m.cfg.Task == BinaryClassification {
+			v = score
+		}
+		if !math.IsNaN(v) {
+			pn.predNum.Add(v)
+		}
+		return
+	}
+	if !math.IsNaN(pred) {
+		pn.predCat.Add(idKey(uint32(pred) + 1))
+	}
+}
+
+// startStreamFromFirst starts the streaming window once the first-N reference is full.
+func (m *modelState) startStreamFromFirst() {
+	f := m.first
+	refNum := make([][]float64, len(f.num))
+	for col := range f.num {
+		refNum[col] = appendNumeric(nil, f, f.num[col], 0, f.len())
+	}
+	scored := m.cfg.Task == BinaryClassification && hasValue(f.score, f, 0, f.len())
+	var predRef []float64
+	switch {
+	case scored:
+		predRef = appendNumeric(nil, f, f.score, 0, f.len())
+	case m.cfg.Task == Regression:
+		predRef = appendNumeric(nil, f, f.pred, 0, f.len())
+	}
+	m.startStream(refNum, predRef, scored || m.cfg.Task == Regression)
+}
+
+// startStreamFromProfile starts the streaming window from a profile reference.
+func (m *modelState) startStreamFromProfile(lp *loadedProfile) {
+	var nNum int
+	for _, f := range m.feats {
+		if f.typ == Numeric {
+			nNum++
+		}
+	}
+	refNum := make([][]float64, nNum)
+	for _, f := range m.feats {
+		if pf := lp.p.Feature(f.name); f.typ == Numeric && pf != nil {
+			refNum[f.col] = pf.Sample
+		}
+	}
+	var predRef []float64
+	pp := lp.p.Prediction
+	numeric := pp != nil && pp.Type == "numeric"
+	if numeric {
+		predRef = pp.Sample
+	}
+	m.startStream(refNum, predRef, numeric)
+	// Out of range is measured against the data's exact range, as in exact mode.
+	for i, f := range m.feats {
+		pf := lp.p.Feature(f.name)
+		fc := m.cfg.Features[i]
+		if f.typ != Numeric || pf == nil || pf.Min == nil {
+			continue
+		}
+		b := &m.stream.bounds[f.col]
+		if fc.Min == nil {
+			b[0] = *pf.Min
+		}
+		if fc.Max == nil {
+			b[1] = *pf.Max
+		}
+	}
+}
