@@ -22,6 +22,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/vigilml/vigil/drift"
 )
 
 // FormatName and Version identify the file format; Load refuses any other.
@@ -89,6 +91,11 @@ type Feature struct {
 	// value when SampleExact.
 	Sample      []float64 `json:"sample,omitempty"`
 	SampleExact bool      `json:"sample_exact,omitempty"`
+	// Edges are the deciles of the sample (numpy.quantile, linear) and BinCounts the
+	// sample's values per bin (a value equal to an edge counts in the upper bin): the bins
+	// psi, jensen_shannon, hellinger and l_infinity compare on.
+	Edges     []float64 `json:"edges,omitempty"`
+	BinCounts []int64   `json:"bin_counts,omitempty"`
 	// Categories counts each category of a categorical feature.
 	Categories map[string]int64 `json:"categories,omitempty"`
 	// Thresholds are limits learnt from the data for `threshold: auto`, by method.
@@ -252,6 +259,9 @@ func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *P
 			f.Mean, f.Std, f.Min, f.Max = &mean, &std, &lo, &hi
 			f.Sample = a.sample
 			f.SampleExact = int64(len(a.sample)) == f.Count
+			sorted := drift.NewSample(a.sample)
+			bins := sorted.Bins()
+			f.Edges, f.BinCounts = bins.Edges, bins.CountsSorted(sorted)
 		}
 		if learn != nil {
 			learn(f)
@@ -391,6 +401,16 @@ func (f *Feature) check() error {
 			if v < *f.Min || v > *f.Max || math.IsNaN(v) {
 				return fmt.Errorf("sample value %v outside [min, max]", v)
 			}
+		}
+		if len(f.BinCounts) != 0 && len(f.BinCounts) != len(f.Edges)+1 {
+			return fmt.Errorf("%d bin counts for %d edges", len(f.BinCounts), len(f.Edges))
+		}
+		var binned int64
+		for _, c := range f.BinCounts {
+			binned += c
+		}
+		if len(f.BinCounts) > 0 && binned != int64(len(f.Sample)) {
+			return fmt.Errorf("bin counts add up to %d, the sample holds %d", binned, len(f.Sample))
 		}
 	case Categorical:
 		if f.Sample != nil || f.Min != nil || f.Max != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vigilml/vigil/drift"
 )
 
 func build(t *testing.T, n, sampleSize int) (*Profile, []float64) {
@@ -55,6 +57,9 @@ func TestBuildExact(t *testing.T) {
 	require.Equal(t, minV, *f.Min)
 	require.Equal(t, maxV, *f.Max)
 	require.Equal(t, map[string]int64{"DE": 334, "FR": 333, "US": 333}, p.Feature("country").Categories)
+	bins := drift.NewSample(vals).Bins()
+	require.Equal(t, bins.Edges, f.Edges, "the deciles of the values, as numpy.quantile")
+	require.Equal(t, bins.Counts(vals), f.BinCounts)
 	require.Equal(t, int64(1000), p.Feature("__prediction__").Count)
 	require.Nil(t, p.Feature("nope"))
 }
@@ -121,6 +126,7 @@ func TestParseRefusesBadProfiles(t *testing.T) {
 		"categories sum": {mutate(func(m map[string]any) { feature(m, 1)["count"] = 7 }), "add up to 200, count is 7"},
 		"dup feature":    {mutate(func(m map[string]any) { feature(m, 1)["name"] = "amount" }), `"amount" appears twice`},
 		"trailing data":  {good.String() + "{}", "data after the profile"},
+		"bin counts":     {mutate(func(m map[string]any) { feature(m, 0)["bin_counts"] = []any{1, 2} }), "2 bin counts for 9 edges"},
 		"neg threshold":  {mutate(func(m map[string]any) { feature(m, 0)["thresholds"] = map[string]any{"ks": -1} }), "threshold ks is -1"},
 	}
 	for name, c := range cases {
