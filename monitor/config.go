@@ -1,11 +1,9 @@
 package monitor
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigilml/vigil/internal/yamlconf"
 	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/rules"
 )
@@ -323,32 +321,7 @@ func (c *Config) Model(name string) *ModelConfig {
 }
 
 // Error is a config error that names where in the file it is.
-type Error struct {
-	File  string
-	Line  int
-	Field string
-	Err   error
-}
-
-func (e *Error) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-		if e.Line > 0 {
-			b.WriteString(":" + strconv.Itoa(e.Line))
-		}
-		b.WriteString(": ")
-	} else if e.Line > 0 {
-		b.WriteString("line " + strconv.Itoa(e.Line) + ": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(e.Err.Error())
-	return b.String()
-}
-
-func (e *Error) Unwrap() error { return e.Err }
+type Error = yamlconf.Error
 
 // LoadFile reads and validates the config at path.
 func LoadFile(path string) (*Config, error) {
@@ -370,131 +343,23 @@ func LoadFile(path string) (*Config, error) {
 // Load parses and validates a config. Relative paths resolve against the working directory.
 func Load(data []byte) (*Config, error) { return load(data, ".") }
 
-var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
-
 func load(data []byte, dir string) (*Config, error) {
 	cfg := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &Error{Err: errors.New("the file holds more than one YAML document")}
+	if err := yamlconf.DecodeStrict(data, &cfg); err != nil {
+		return nil, err
 	}
 	cfg.dir = dir
 	if err := cfg.validate(); err != nil {
-		var ce *Error
-		if errors.As(err, &ce) && ce.Line == 0 {
-			var root yaml.Node
-			if yaml.Unmarshal(data, &root) == nil {
-				ce.Line = lineOf(&root, ce.Field)
-			}
-		}
-		return nil, err
+		return nil, yamlconf.WithLine(err, data)
 	}
 	return &cfg, nil
 }
 
-// yamlError turns the YAML library's error into an *Error with a line number.
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		// Report the first problem; the rest usually follow from it.
-		msg := te.Errors[0]
-		if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-			line, _ := strconv.Atoi(m[1])
-			return &Error{Line: line, Err: errors.New(cleanTypeNames(m[2]))}
-		}
-		return &Error{Err: errors.New(cleanTypeNames(msg))}
-	}
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &Error{Line: line, Err: errors.New(cleanTypeNames(m[2]))}
-	}
-	return &Error{Err: errors.New(cleanTypeNames(msg))}
-}
-
-var typeNameRE = regexp.MustCompile(`in type monitor\.\w+`)
-
-// cleanTypeNames removes Go type names a user cannot act on from YAML errors.
-func cleanTypeNames(s string) string {
-	return typeNameRE.ReplaceAllString(s, "here")
-}
-
-// lineOf finds the line of a dotted field path such as "models[1].window.size" in a YAML tree;
-// it returns the line of the deepest part it can find, or 0.
-func lineOf(root *yaml.Node, path string) int {
-	n := root
-	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	line := 0
-	for part := range strings.SplitSeq(path, ".") {
-		key, idx := part, -1
-		if i := strings.IndexByte(part, '['); i >= 0 && strings.HasSuffix(part, "]") {
-			key = part[:i]
-			idx, _ = strconv.Atoi(part[i+1 : len(part)-1])
-		}
-		k, v := mappingEntry(n, key)
-		if k == nil {
-			return line
-		}
-		line, n = k.Line, v
-		if idx >= 0 {
-			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
-				return line
-			}
-			n = n.Content[idx]
-			line = n.Line
-		}
-	}
-	return line
-}
-
-// mappingEntry returns the key and value nodes of key in mapping n.
-func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
-	if n.Kind != yaml.MappingNode {
-		return nil, nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i], n.Content[i+1]
-		}
-	}
-	return nil, nil
-}
-
 // Duration is a config duration in Prometheus's notation: 30s, 5m, 1h, 3d, 1w, 1h30m.
-type Duration model.Duration
-
-// UnmarshalYAML parses a duration and names the line of a bad one. A scalar has no fields,
-// so taking the node here loses no strictness.
-func (d *Duration) UnmarshalYAML(node *yaml.Node) error {
-	if node.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: a duration must be a string such as 30s, 5m or 1h", node.Line)
-	}
-	v, err := model.ParseDuration(node.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration (write e.g. 30s, 5m, 1h, 3d): %w", node.Line, node.Value, err)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalYAML writes the duration in the notation it is read in.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
-
-// String formats the duration as Prometheus does (1h30m, 3d).
-func (d Duration) String() string { return model.Duration(d).String() }
-
-// Std returns the duration as a time.Duration.
-func (d Duration) Std() time.Duration { return time.Duration(d) }
+type Duration = yamlconf.Duration
 
 func fieldErr(field, format string, args ...any) error {
-	return &Error{Field: field, Err: fmt.Errorf(format, args...)}
+	return yamlconf.FieldErr(field, format, args...)
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]*$`)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigilml/vigil/internal/yamlconf"
 )
 
 // Summary is what CheckFile found in a valid rule file.
@@ -134,7 +136,7 @@ func RunTests(path string, w io.Writer) (ok bool, err error) {
 	inputs := make([][]series, len(tf.Tests))
 	for gi := range tf.Tests {
 		if inputs[gi], err = tf.Tests[gi].build(fmt.Sprintf("tests[%d]", gi)); err != nil {
-			return false, withFile(withLine(err, data), path)
+			return false, withFile(yamlconf.WithLine(err, data), path)
 		}
 	}
 	fmt.Fprintf(w, "Unit Testing: %s\n", path)
@@ -164,14 +166,14 @@ func withFile(err error, path string) error {
 // the test file).
 func loadTests(path string, data []byte) (*testFile, []*Rule, error) {
 	tf := testFile{EvaluationInterval: Duration(time.Minute)}
-	if err := decodeStrict(data, &tf); err != nil {
+	if err := yamlconf.DecodeStrict(data, &tf); err != nil {
 		return nil, nil, err
 	}
 	if tf.EvaluationInterval <= 0 {
-		return nil, nil, withLine(fieldErr("evaluation_interval", "must be positive"), data)
+		return nil, nil, yamlconf.WithLine(fieldErr("evaluation_interval", "must be positive"), data)
 	}
 	if len(tf.RuleFiles) == 0 {
-		return nil, nil, withLine(fieldErr("rule_files", "name at least one rule file"), data)
+		return nil, nil, yamlconf.WithLine(fieldErr("rule_files", "name at least one rule file"), data)
 	}
 	dir := filepath.Dir(path)
 	var rules []*Rule
@@ -185,7 +187,7 @@ func loadTests(path string, data []byte) (*testFile, []*Rule, error) {
 			err = errors.New("no such file")
 		}
 		if err != nil {
-			return nil, nil, withLine(fieldErr(fmt.Sprintf("rule_files[%d]", i), "%s: %w", tf.RuleFiles[i], err), data)
+			return nil, nil, yamlconf.WithLine(fieldErr(fmt.Sprintf("rule_files[%d]", i), "%s: %w", tf.RuleFiles[i], err), data)
 		}
 		for _, f := range files {
 			loaded, err := LoadFile(f)
