@@ -276,11 +276,7 @@ func (m *modelState) prepareProfile(fd *featureData, cache *refCache) {
 			cache.bounds[fd.name] = [2]float64{*pf.Min, *pf.Max}
 		}
 	} else {
-		counts := map[uint32]int64{}
-		for c, n := range pf.Categories {
-			counts[m.categoryID(fd, c)] += n
-		}
-		cache.counts[fd.name] = counts
+		cache.counts[fd.name] = m.profileCounts[fd.name]
 	}
 	if fd.cfg != nil && fd.cfg.Drift != nil && fd.cfg.Drift.Threshold.Auto {
 		method := fd.cfg.Drift.Method
@@ -298,20 +294,35 @@ func (m *modelState) prepareProfile(fd *featureData, cache *refCache) {
 	}
 }
 
-// categoryID maps a profile's category (or class, for the prediction) to the id the
-// windows store for it.
-func (m *modelState) categoryID(fd *featureData, c string) uint32 {
-	if fd.cfg != nil {
-		return m.feats[m.featIdx[fd.name]].dict.id(c)
-	}
-	// The prediction's categories are classes, stored as class + 1.
-	if m.cfg.Task == BinaryClassification {
-		if c == string(m.cfg.PositiveClass) {
-			return 2
+// mapProfileCategories maps the profile's categories (and predicted classes) to the ids
+// the windows store for them. It runs while the model state is built, before any ingest.
+func (m *modelState) mapProfileCategories(lp *loadedProfile) {
+	m.profileCounts = map[string]map[uint32]int64{}
+	for i := range m.feats {
+		f := &m.feats[i]
+		if pf := lp.p.Feature(f.name); f.typ == Categorical && pf != nil {
+			counts := map[uint32]int64{}
+			for c, n := range pf.Categories {
+				counts[f.dict.id(c)] += n
+			}
+			m.profileCounts[f.name] = counts
 		}
-		return 1
 	}
-	return m.classes.id(c) + 1
+	if pp := lp.p.Prediction; pp != nil && pp.Type == "categorical" {
+		// The prediction's categories are classes, stored as class + 1.
+		counts := map[uint32]int64{}
+		for c, n := range pp.Categories {
+			id := m.classes.id(c) + 1
+			if m.cfg.Task == BinaryClassification {
+				id = 1
+				if c == string(m.cfg.PositiveClass) {
+					id = 2
+				}
+			}
+			counts[id] += n
+		}
+		m.profileCounts[PredictionFeature] = counts
+	}
 }
 
 // judge computes one feature's data quality and drift.

@@ -51,6 +51,9 @@ type modelState struct {
 	cfg     ModelConfig
 	metrics *modelMetrics
 	profile *loadedProfile // the reference, when it is a profile
+	// profileCounts are the profile's category counts by the ids the windows store,
+	// mapped once at creation so evaluation never touches the ingest-owned dictionaries.
+	profileCounts map[string]map[uint32]int64
 
 	mu       sync.Mutex
 	feats    []featureSlot
@@ -163,6 +166,9 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 		probs = cfg.MaxClasses + 1
 	}
 	m.pairs = newPairWindow(pairCap, len(m.segFeat), probs)
+	if lp != nil {
+		m.mapProfileCategories(lp)
+	}
 	if m.stream != nil && lp != nil {
 		m.startStreamFromProfile(lp)
 	}
