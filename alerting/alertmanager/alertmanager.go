@@ -1,0 +1,331 @@
+// Package alertmanager forwards vigil's alerts to an existing Alertmanager (or cluster)
+// with POST /api/v2/alerts, for teams whose routing, silences and receivers already live
+// there.
+//
+// Each alert is posted with its labels, annotations (plus "value" and "threshold" where
+// the rule did not set them: the value is never a label), startsAt and generatorURL;
+// resolved alerts carry endsAt so that Alertmanager resolves them at once. Network errors,
+// timeouts, 429 and 5xx are retryable (with Retry-After); other answers are permanent and
+// carry Alertmanager's text. Credentials never appear in an error or a log line.
+package alertmanager
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilml/vigil/alerting"
+)
+
+// DefaultTimeout bounds one request when Options.HTTPClient is nil.
+const DefaultTimeout = 10 * time.Second
+
+const maxErrorBody = 1 << 10
+
+// Options are what New needs besides the config.
+type Options struct {
+	// BaseDir is the directory password_file and bearer_token_file are relative to (the
+	// config file's directory); empty means the working directory.
+	BaseDir string
+	// HTTPClient sends the requests; nil means a client with a DefaultTimeout timeout. A
+	// client without a Timeout is copied and given DefaultTimeout: a peer that never
+	// answers must not hold a delivery forever.
+	HTTPClient *http.Client
+	// Logger receives debug and warning lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock that says which alerts have resolved; nil means time.Now.
+	Now func() time.Time
+}
+
+// Notifier forwards alert groups to one Alertmanager or cluster. It implements
+// alerting.Notifier and is safe for concurrent use.
+type Notifier struct {
+	cfg       Config
+	endpoints []string
+	username  string
+	password  Secret
+	token     Secret
+	client    *http.Client
+	logger    *slog.Logger
+	now       func() time.Time
+	secrets   []string // every form in which a credential could be echoed back
+}
+
+var _ alerting.Notifier = (*Notifier)(nil)
+
+// New checks cfg, resolves its credentials (${ENV} or *_file against opts.BaseDir) and
+// returns a Notifier.
+func New(cfg Config, opts Options) (*Notifier, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	n := &Notifier{cfg: cfg, endpoints: cfg.endpoints(), client: withTimeout(opts.HTTPClient), logger: opts.Logger, now: opts.Now}
+	if b := cfg.BasicAuth; b != nil {
+		pw, err := resolveSecret("basic_auth.password", b.Password, b.PasswordFile, opts.BaseDir)
+		if err != nil {
+			return nil, err
+		}
+		n.username, n.password = b.Username, Secret(pw)
+		n.secrets = append(n.secrets, pw, base64.StdEncoding.EncodeToString([]byte(b.Username+":"+pw)))
+	}
+	if cfg.BearerToken != "" || cfg.BearerTokenFile != "" {
+		tok, err := resolveSecret("bearer_token", cfg.BearerToken, cfg.BearerTokenFile, opts.BaseDir)
+		if err != nil {
+			return nil, err
+		}
+		n.token = Secret(tok)
+		n.secrets = append(n.secrets, tok)
+	}
+	if n.logger == nil {
+		n.logger = slog.New(slog.DiscardHandler)
+	}
+	n.logger = n.logger.With("integration", "alertmanager")
+	if n.now == nil {
+		n.now = time.Now
+	}
+	return n, nil
+}
+
+// PostableAlert is one alert as POST /api/v2/alerts takes it. EndsAt is set only once the
+// alert has resolved.
+type PostableAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt,omitzero"`
+	EndsAt       time.Time         `json:"endsAt,omitzero"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+// Alerts returns the alerts of m as Alertmanager takes them at now, leaving out the
+// resolved ones unless sendResolved.
+func Alerts(m *alerting.Message, now time.Time, sendResolved bool) []PostableAlert {
+	out := []PostableAlert{}
+	for _, a := range m.Alerts {
+		p := PostableAlert{
+			Labels:       a.Labels,
+			Annotations:  withValue(a),
+			StartsAt:     a.StartsAt.UTC(),
+			GeneratorURL: a.GeneratorURL,
+		}
+		if a.Resolved(now) {
+			if !sendResolved {
+				continue
+			}
+			p.EndsAt = a.EndsAt.UTC()
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Build returns the builder of this integration for alerting.Builders: it decodes one
+// alertmanager_configs entry with decode (strictly, defaults set, validated) and calls New with
+// opts.
+func Build(opts Options) func(decode func(any) error) (alerting.Notifier, error) {
+	return func(decode func(any) error) (alerting.Notifier, error) {
+		cfg := DefaultConfig()
+		if err := decode(&cfg); err != nil {
+			return nil, err
+		}
+		n, err := New(cfg, opts)
+		if err != nil {
+			return nil, err // a nil interface, not a nil *Notifier
+		}
+		return n, nil
+	}
+}
+
+// withTimeout returns c, or a copy of it with DefaultTimeout when it has no timeout (or a
+// new client when c is nil).
+func withTimeout(c *http.Client) *http.Client {
+	if c == nil {
+		return &http.Client{Timeout: DefaultTimeout}
+	}
+	if c.Timeout > 0 {
+		return c
+	}
+	cc := *c
+	cc.Timeout = DefaultTimeout
+	return &cc
+}
+
+// Notify posts m's alerts to every configured Alertmanager. It succeeds when one of them
+// takes the alerts, and returns no state.
+func (n *Notifier) Notify(ctx context.Context, m *alerting.Message) (map[string]string, error) {
+	alerts := Alerts(m, n.now(), n.cfg.SendResolved)
+	if len(alerts) == 0 {
+		return nil, nil
+	}
+	body, err := json.Marshal(alerts)
+	if err != nil {
+		return nil, fmt.Errorf("alertmanager: encode alerts: %w", err)
+	}
+	errs := make([]error, len(n.endpoints))
+	var wg sync.WaitGroup
+	for i, ep := range n.endpoints {
+		wg.Go(func() { errs[i] = n.post(ctx, ep, body) })
+	}
+	wg.Wait()
+
+	var failed []error
+	var after time.Duration
+	retryable := false
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		failed = append(failed, err)
+		if d, ok := alerting.IsRetryable(err); ok {
+			retryable, after = true, max(after, d)
+		}
+	}
+	switch {
+	case len(failed) == 0:
+		n.logger.Debug("notification sent", "status", m.Status, "alerts", len(alerts), "alertmanagers", len(n.endpoints))
+		return nil, nil
+	case len(failed) < len(n.endpoints):
+		// The cluster shares alerts: one member that took them is enough.
+		for _, err := range failed {
+			n.logger.Warn("an Alertmanager did not take the alerts; another did", "err", err)
+		}
+		return nil, nil
+	}
+	err = errors.Join(failed...)
+	if retryable {
+		return nil, alerting.Retryable(err, after)
+	}
+	return nil, err
+}
+
+func (n *Notifier) post(ctx context.Context, ep string, body []byte) error {
+	if n.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(n.cfg.Timeout))
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, bytes.NewReader(body))
+	if err != nil {
+		return n.scrubbed(ep, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "vigil")
+	switch {
+	case n.username != "":
+		req.SetBasicAuth(n.username, n.password.Reveal())
+	case n.token != "":
+		req.Header.Set("Authorization", "Bearer "+n.token.Reveal())
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = &scrubError{msg: ue.Err.Error(), cause: ctxErr(err)}
+		}
+		return alerting.Retryable(n.scrubbed(ep, err), 0)
+	}
+	defer func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		_ = resp.Body.Close()
+	}()
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	err = n.scrubbed(ep, fmt.Errorf("%s%s", resp.Status, bodyText(b)))
+	if code == http.StatusTooManyRequests || code >= 500 {
+		return alerting.Retryable(err, retryAfter(resp.Header, n.now()))
+	}
+	return err
+}
+
+// withValue returns the alert's annotations with "value" and "threshold" added where the
+// rule did not set them.
+func withValue(a *alerting.Alert) map[string]string {
+	out := maps.Clone(a.Annotations)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if _, ok := out["value"]; !ok {
+		out["value"] = strconv.FormatFloat(a.Value, 'g', -1, 64)
+	}
+	if _, ok := out["threshold"]; !ok {
+		out["threshold"] = strconv.FormatFloat(a.Threshold, 'g', -1, 64)
+	}
+	return out
+}
+
+func ctxErr(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// scrubError is an error message with every secret replaced. It unwraps only to a context
+// error, never to the original error, whose text may hold a secret.
+type scrubError struct {
+	msg   string
+	cause error
+}
+
+// Error returns the scrubbed message.
+func (e *scrubError) Error() string { return e.msg }
+
+// Unwrap returns the context error behind the failure, if any.
+func (e *scrubError) Unwrap() error { return e.cause }
+
+// scrubbed prefixes err with the endpoint it is about and removes the credentials.
+func (n *Notifier) scrubbed(ep string, err error) error {
+	msg := "alertmanager " + ep + ": " + err.Error()
+	for _, s := range n.secrets {
+		msg = strings.ReplaceAll(msg, s, secretMask)
+	}
+	return &scrubError{msg: msg, cause: ctxErr(err)}
+}
+
+// bodyText is ": <peer's text>", trimmed and bounded, or "".
+func bodyText(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "�"))
+	if s == "" {
+		return ""
+	}
+	if len(s) > maxErrorBody {
+		s = s[:maxErrorBody] + "…"
+	}
+	return ": " + s
+}
+
+// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or
+// unreadable.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now).Round(time.Second)
+	}
+	return 0
+}
