@@ -55,6 +55,10 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/models", m.listModels)
 	mux.HandleFunc("GET /api/v1/models/{model}", m.getModel)
 	mux.HandleFunc("GET /api/v1/alerts", m.listAlerts)
+	mux.HandleFunc("GET /api/v1/alerts/history", m.alertHistory)
+	mux.HandleFunc("GET /api/v1/silences", m.listSilences)
+	mux.HandleFunc("POST /api/v1/silences", m.postSilence)
+	mux.HandleFunc("DELETE /api/v1/silences/{id}", m.deleteSilence)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelError), Registry: m.reg,
 	}))

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigilml/vigil/alerting"
 	"github.com/vigilml/vigil/internal/yamlconf"
 	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/rules"
@@ -61,6 +62,9 @@ type Config struct {
 	Models []ModelConfig `yaml:"models"`
 	// Rules are threshold rules over the models' statistics (see the rules package).
 	Rules []rules.Config `yaml:"rules"`
+	// Alerting is Alertmanager's route, receivers, inhibit_rules and time_intervals, at
+	// the top level of the file as in Alertmanager's own config.
+	Alerting alerting.Config `yaml:",inline"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -424,7 +428,7 @@ func (c *Config) validate() error {
 		return fieldErr("rules", "%w", err)
 	}
 	c.compiled = compiled
-	return nil
+	return c.validateAlerting()
 }
 
 // loadedProfile is a model's reference profile and the digest of its file, so a reload

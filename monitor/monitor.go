@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -41,6 +43,10 @@ type Options struct {
 	Version string
 	// ShutdownTimeout bounds Stop when its context has no deadline; default 30s.
 	ShutdownTimeout time.Duration
+	// ExternalURL is the URL vigil is reached at, for links in notifications.
+	ExternalURL string
+	// Console receives the console_configs integration's lines; default os.Stdout.
+	Console io.Writer
 }
 
 // Monitor is the running engine.
@@ -56,10 +62,11 @@ type Monitor struct {
 	state   atomic.Pointer[engineState]
 	stats   atomic.Pointer[map[string]*ModelStats]
 
-	evalMu sync.Mutex // serialises evaluations
-	rules  *rules.Manager
-	alerts atomic.Pointer[[]*rules.Alert]
-	start  time.Time
+	evalMu   sync.Mutex // serialises evaluations
+	rules    *rules.Manager
+	alerts   atomic.Pointer[[]*rules.Alert]
+	alerting *notifier // nil until the config has a route
+	start    time.Time
 
 	reloadCh chan chan error
 	ready    atomic.Bool
@@ -99,6 +106,12 @@ func New(opts Options) (*Monitor, error) {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
+	if opts.Console == nil {
+		opts.Console = os.Stdout
+	}
+	if opts.ExternalURL == "" {
+		opts.ExternalURL = "http://localhost" + opts.ListenAddress
+	}
 	reg := opts.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -131,6 +144,11 @@ func New(opts Options) (*Monitor, error) {
 	}
 	m.state.Store(m.buildState(cfg, nil))
 	m.rules.Update(cfg.compiled, modelNames(cfg))
+	if cfg.alertingEnabled() {
+		if err := m.startAlerting(cfg); err != nil {
+			return nil, err
+		}
+	}
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.Set(float64(opts.Now().UnixNano()) / 1e9)
 	m.logger.Info("config loaded", "file", opts.ConfigFile, "models", len(cfg.Models))
@@ -212,6 +230,14 @@ func (m *Monitor) Start() error {
 	})
 	wg.Go(func() { m.evaluationLoop(ctx) })
 	wg.Go(func() { m.reloadLoop(ctx) })
+	if m.alerting != nil {
+		d := m.alerting.d
+		wg.Go(func() {
+			if err := d.Run(ctx); err != nil {
+				m.logger.Error("alert delivery stopped", "err", err)
+			}
+		})
+	}
 	go func() { wg.Wait(); close(m.done) }()
 	m.ready.Store(true)
 	m.logger.Info("listening", "address", ln.Addr().String())
@@ -244,6 +270,12 @@ func (m *Monitor) Stop(ctx context.Context) error {
 			}
 		}
 		m.Evaluate(m.opts.Now())
+		if m.alerting != nil {
+			// Queued notifications stay in the store and are delivered after a restart.
+			if err := m.alerting.stop(); err != nil {
+				errs = append(errs, fmt.Errorf("stop alerting: %w", err))
+			}
+		}
 		m.stopErr = errors.Join(errs...)
 		m.logger.Info("stopped")
 	})
@@ -302,6 +334,11 @@ func (m *Monitor) reload() error {
 	m.state.Store(st)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()
+	if err := m.reloadAlerting(cfg); err != nil {
+		m.metrics.reloadSuccess.Set(0)
+		m.logger.Error("alerting config refused; the running routing is kept", "err", err)
+		return err
+	}
 	for name := range old.models {
 		if _, ok := st.models[name]; !ok {
 			m.metrics.forget(name)
@@ -350,6 +387,7 @@ func (m *Monitor) Evaluate(ts time.Time) {
 	m.stats.Store(&out)
 	alerts := m.rules.Eval(context.Background(), ts, &signalSource{stats: out, now: ts, started: m.start})
 	m.alerts.Store(&alerts)
+	m.sendAlerts(context.Background(), alerts)
 	m.metrics.evalDuration.Observe(time.Since(start).Seconds())
 	m.metrics.evalTimestamp.Set(float64(ts.UnixNano()) / 1e9)
 }
@@ -358,4 +396,18 @@ func (m *Monitor) Evaluate(ts time.Time) {
 func (m *Monitor) Stats(model string) (*ModelStats, bool) {
 	s, ok := (*m.stats.Load())[model]
 	return s, ok
+}
+
+// reloadAlerting applies a reloaded config's routing. Alerting turned on by a reload is
+// started at the next restart: the store is opened once, at start.
+func (m *Monitor) reloadAlerting(cfg *Config) error {
+	switch {
+	case m.alerting != nil && cfg.alertingEnabled():
+		return m.alerting.d.ApplyConfig(&cfg.Alerting, integrations(cfg.dir, m.opts.Logger.With("component", "alerting"), m.opts.Console).Build)
+	case m.alerting == nil && cfg.alertingEnabled():
+		m.logger.Warn("the reloaded config adds alerting; restart vigil to start routing")
+	case m.alerting != nil:
+		m.logger.Warn("the reloaded config has no route; alerts are no longer sent until it has one")
+	}
+	return nil
 }
