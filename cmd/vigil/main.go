@@ -3,12 +3,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -36,6 +40,8 @@ Usage:
   vigil check rules FILE
   vigil test rules FILE
   vigil baseline --model NAME --input FILE --out PROFILE [--config.file FILE]
+  vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
+  vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -68,6 +74,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return testRules(args[2:], stdout, stderr)
 	case "baseline":
 		return baseline(args[1:], stdout, stderr)
+	case "silence":
+		return silence(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -113,6 +121,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	configFile := fs.String("config.file", "vigil.yaml", "configuration file")
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
+	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
@@ -132,6 +141,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	m, err := monitor.New(monitor.Options{
 		ConfigFile:    *configFile,
 		ListenAddress: *listen,
+		ExternalURL:   strings.TrimSuffix(*external, "/"),
 		Logger:        logger,
 		Version:       version,
 	})
@@ -187,6 +197,16 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stdout, "  - %s (%s): %d feature(s), window %s, reference %s, labels wait %s\n",
 			mc.Name, mc.Task, len(mc.Features), win, ref, mc.Labels.TTL)
+	}
+	fmt.Fprintf(stdout, "  %d rule(s)", len(cfg.Rules))
+	if r := cfg.Alerting.Route; r != nil {
+		var names []string
+		for _, rc := range cfg.Alerting.Receivers {
+			names = append(names, rc.Name)
+		}
+		fmt.Fprintf(stdout, ", alerts routed to %s (receivers: %s)\n", r.Receiver, strings.Join(names, ", "))
+	} else {
+		fmt.Fprintln(stdout, ", no route: alerts are not sent anywhere")
 	}
 	return 0
 }
@@ -283,4 +303,127 @@ func baseline(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wrote %s: model %s, %d rows (%d rejected) from %s in %.1fs (%.0f rows/s), %d features\n",
 		*out, p.Model, p.Source.Rows, p.Source.Rejected, *input, secs, float64(p.Source.Rows)/secs, len(p.Features))
 	return 0
+}
+
+// silence adds, lists and expires silences on a running vigil through its HTTP API.
+func silence(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: vigil silence add|list|expire [flags]")
+		return 2
+	}
+	verb := args[0]
+	fs := flag.NewFlagSet("vigil silence "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", "http://localhost"+monitor.DefaultListenAddress, "vigil's URL")
+	var matchers []string
+	fs.Func("matcher", `a matcher such as model="fraud" or severity=~"crit.*" (repeat for more)`, func(v string) error {
+		matchers = append(matchers, v)
+		return nil
+	})
+	duration := fs.Duration("duration", 2*time.Hour, "how long the silence lasts")
+	comment := fs.String("comment", "", "why (required for add)")
+	author := fs.String("author", os.Getenv("USER"), "who")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	base := strings.TrimSuffix(*url, "/") + "/api/v1/silences"
+	do := func(req *http.Request) ([]byte, error) {
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(b)))
+		}
+		return b, nil
+	}
+	switch verb {
+	case "add":
+		if len(matchers) == 0 || *comment == "" {
+			fmt.Fprintln(stderr, "vigil silence add: --matcher and --comment are required")
+			return 2
+		}
+		var ms []map[string]any
+		for _, raw := range matchers {
+			m, err := parseMatcher(raw)
+			if err != nil {
+				fmt.Fprintf(stderr, "vigil silence add: --matcher %q: %v\n", raw, err)
+				return 2
+			}
+			ms = append(ms, m)
+		}
+		now := time.Now().UTC()
+		body, _ := json.Marshal(map[string]any{"matchers": ms, "startsAt": now, "endsAt": now.Add(*duration), "createdBy": *author, "comment": *comment})
+		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		b, err := do(req)
+		if err != nil {
+			fmt.Fprintf(stderr, "vigil silence add: %v\n", err)
+			return 1
+		}
+		var out struct{ SilenceID string }
+		_ = json.Unmarshal(b, &out)
+		fmt.Fprintln(stdout, out.SilenceID)
+	case "list":
+		req, _ := http.NewRequest(http.MethodGet, base, nil)
+		b, err := do(req)
+		if err != nil {
+			fmt.Fprintf(stderr, "vigil silence list: %v\n", err)
+			return 1
+		}
+		var sils []struct {
+			ID       string
+			Matchers []struct {
+				Name, Value      string
+				IsRegex, IsEqual bool
+			}
+			EndsAt    time.Time
+			CreatedBy string
+			Comment   string
+		}
+		if err := json.Unmarshal(b, &sils); err != nil {
+			fmt.Fprintf(stderr, "vigil silence list: %v\n", err)
+			return 1
+		}
+		for _, s := range sils {
+			var ms []string
+			for _, m := range s.Matchers {
+				op := map[[2]bool]string{{false, true}: "=", {false, false}: "!=", {true, true}: "=~", {true, false}: "!~"}[[2]bool{m.IsRegex, m.IsEqual}]
+				ms = append(ms, m.Name+op+strconv.Quote(m.Value))
+			}
+			fmt.Fprintf(stdout, "%s  ends %s  %s  by %s: %s\n", s.ID, s.EndsAt.Format(time.RFC3339), strings.Join(ms, ","), s.CreatedBy, s.Comment)
+		}
+	case "expire":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, "usage: vigil silence expire ID")
+			return 2
+		}
+		req, _ := http.NewRequest(http.MethodDelete, base+"/"+fs.Arg(0), nil)
+		if _, err := do(req); err != nil {
+			fmt.Fprintf(stderr, "vigil silence expire: %v\n", err)
+			return 1
+		}
+	default:
+		fmt.Fprintf(stderr, "vigil silence: unknown verb %q (add, list, expire)\n", verb)
+		return 2
+	}
+	return 0
+}
+
+// parseMatcher reads name="value", name!="value", name=~"re" or name!~"re".
+func parseMatcher(s string) (map[string]any, error) {
+	for _, op := range []string{"!~", "=~", "!=", "="} {
+		name, value, ok := strings.Cut(s, op)
+		if !ok || name == "" || strings.ContainsAny(name, "=!~") {
+			continue
+		}
+		if v, err := strconv.Unquote(value); err == nil {
+			value = v
+		}
+		return map[string]any{"name": strings.TrimSpace(name), "value": value, "isRegex": strings.Contains(op, "~"), "isEqual": !strings.HasPrefix(op, "!")}, nil
+	}
+	return nil, fmt.Errorf(`want name="value", name!="value", name=~"regex" or name!~"regex"`)
 }

@@ -261,3 +261,40 @@ func TestRunFailsOnBadConfig(t *testing.T) {
 	require.Equal(t, 1, code)
 	require.Contains(t, errb.String(), "missing.yaml")
 }
+
+func TestSilenceCommand(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+global: {evaluation_interval: 1h, storage_path: %s}
+models: [{name: fraud, task: binary_classification}]
+route: {receiver: console}
+receivers: [{name: console, console_configs: [{}]}]
+`, filepath.Join(dir, "data"))), 0o600))
+	d := startProcess(t, cfgPath)
+
+	var out, errb bytes.Buffer
+	code := run([]string{"silence", "add", "--url", d.url, "--matcher", `model="fraud"`, "--matcher", `severity=~"crit.*"`, "--comment", "retraining", "--author", "ana", "--duration", "30m"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	id := strings.TrimSpace(out.String())
+	require.NotEmpty(t, id)
+
+	out.Reset()
+	require.Equal(t, 0, run([]string{"silence", "list", "--url", d.url}, &out, &errb), errb.String())
+	require.Contains(t, out.String(), id)
+	require.Contains(t, out.String(), `model="fraud",severity=~"crit.*"`)
+	require.Contains(t, out.String(), "by ana: retraining")
+
+	require.Equal(t, 0, run([]string{"silence", "expire", "--url", d.url, id}, &out, &errb), errb.String())
+	errb.Reset()
+	require.Equal(t, 1, run([]string{"silence", "expire", "--url", d.url, "no-such-id"}, &out, &errb))
+	require.Contains(t, errb.String(), "404")
+
+	errb.Reset()
+	require.Equal(t, 2, run([]string{"silence", "add", "--url", d.url, "--matcher", "model", "--comment", "x"}, &out, &errb))
+	require.Contains(t, errb.String(), `want name="value"`)
+	require.Equal(t, 2, run([]string{"silence", "add", "--url", d.url, "--matcher", `a="b"`}, &out, &errb), "a comment is required")
+	require.Equal(t, 2, run([]string{"silence", "mute"}, &out, &errb))
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, <-d.exited)
+}
