@@ -123,8 +123,13 @@ receivers:
 	require.NoError(t, m.Stop(context.Background()))
 	m = start()
 	defer func() { require.NoError(t, m.Stop(context.Background())) }()
-	m.Evaluate(clock.Add(time.Minute))
+	// Staleness of a model never seen counts from vigil's start, so two minutes after the
+	// restart the alert (restored, still firing) is due again: it must not page twice.
 	m.Evaluate(clock.Add(2 * time.Minute))
+	a := *m.alerts.Load()
+	require.Len(t, a, 1)
+	require.Equal(t, "firing", a[0].State.String(), "restored, not started over")
+	require.Equal(t, time.Date(2026, 11, 24, 10, 2, 0, 0, time.UTC), a[0].ActiveAt, "with its original start")
 	// Tick flushes and delivers whatever is due, synchronously: a wrong re-send would
 	// have reached the sink when it returns.
 	m.alerting.d.Tick(context.Background(), clock.Now())

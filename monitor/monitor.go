@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,11 +63,13 @@ type Monitor struct {
 	state   atomic.Pointer[engineState]
 	stats   atomic.Pointer[map[string]*ModelStats]
 
-	evalMu   sync.Mutex // serialises evaluations
-	rules    *rules.Manager
-	alerts   atomic.Pointer[[]*rules.Alert]
-	alerting *notifier // nil until the config has a route
-	start    time.Time
+	evalMu sync.Mutex // serialises evaluations
+	// stateSaveFailing is guarded by evalMu: a failing save is logged once, not every tick.
+	stateSaveFailing bool
+	rules            *rules.Manager
+	alerts           atomic.Pointer[[]*rules.Alert]
+	alerting         *notifier // nil until the config has a route
+	start            time.Time
 
 	reloadCh chan chan error
 	ready    atomic.Bool
@@ -110,7 +113,11 @@ func New(opts Options) (*Monitor, error) {
 		opts.Console = os.Stdout
 	}
 	if opts.ExternalURL == "" {
-		opts.ExternalURL = "http://localhost" + opts.ListenAddress
+		host := opts.ListenAddress
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		opts.ExternalURL = "http://" + host
 	}
 	reg := opts.Registry
 	if reg == nil {
@@ -144,6 +151,10 @@ func New(opts Options) (*Monitor, error) {
 	}
 	m.state.Store(m.buildState(cfg, nil))
 	m.rules.Update(cfg.compiled, modelNames(cfg))
+	if err := m.restoreRuleState(cfg); err != nil {
+		// A damaged state file must not keep vigil down: the rules start afresh.
+		m.logger.Error("cannot restore alert states; rules start afresh", "err", err)
+	}
 	if cfg.alertingEnabled() {
 		if err := m.startAlerting(cfg); err != nil {
 			return nil, err
@@ -388,6 +399,15 @@ func (m *Monitor) Evaluate(ts time.Time) {
 	alerts := m.rules.Eval(context.Background(), ts, &signalSource{stats: out, now: ts, started: m.start})
 	m.alerts.Store(&alerts)
 	m.sendAlerts(context.Background(), alerts)
+	if err := m.saveRuleState(st.cfg, ts); err != nil {
+		if !m.stateSaveFailing {
+			m.logger.Error("cannot save alert states; a restart now would reset for clocks", "err", err)
+		}
+		m.stateSaveFailing = true
+	} else if m.stateSaveFailing {
+		m.logger.Info("alert states are saved again")
+		m.stateSaveFailing = false
+	}
 	m.metrics.evalDuration.Observe(time.Since(start).Seconds())
 	m.metrics.evalTimestamp.Set(float64(ts.UnixNano()) / 1e9)
 }

@@ -67,6 +67,10 @@ func startDaemonWith(t *testing.T, cfg string, setup func(dir string)) *testDaem
 		setup(dir)
 	}
 	path := filepath.Join(dir, "vigil.yaml")
+	// State goes to the test's directory, never into the source tree.
+	if !strings.Contains(cfg, "storage_path") {
+		cfg = strings.Replace(cfg, "global: {evaluation_interval: 1h}", "global: {evaluation_interval: 1h, storage_path: "+filepath.Join(dir, "data")+"}", 1)
+	}
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	clock := newFakeClock()
 	reg := prometheus.NewPedanticRegistry()

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 )
 
@@ -128,4 +130,51 @@ func TestRulesConfigErrors(t *testing.T) {
 			require.ErrorContains(t, err, "vigil.yaml:3")
 		})
 	}
+}
+
+// TestForClockSurvivesRestart stops vigil halfway through a rule's `for` and starts it
+// again on the same storage: the alert fires when it would have without the restart
+// (Prometheus drops `for` state under 10m: prometheus#15175).
+func TestForClockSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(fmt.Sprintf(`
+global: {evaluation_interval: 1h, storage_path: %s}
+models: [{name: fraud, task: regression}]
+rules:
+  - {name: Dead, signal: staleness, op: ">", threshold: 60, for: 4m}
+`, filepath.Join(dir, "data"))), 0o600))
+	clock := newFakeClock()
+	start := func() *Monitor {
+		m, err := New(Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Now: clock.Now, Registry: prometheus.NewRegistry()})
+		require.NoError(t, err)
+		return m
+	}
+	m := start()
+	started := clock.Now()
+	m.Evaluate(clock.Add(2 * time.Minute)) // staleness 120 s: pending
+	require.Equal(t, "pending", (*m.alerts.Load())[0].State.String())
+	activeAt := (*m.alerts.Load())[0].ActiveAt
+	require.NoError(t, m.Stop(context.Background()))
+
+	clock.Add(time.Minute) // vigil is down for a minute
+	m = start()
+	defer m.Stop(context.Background())
+	m.start = started // staleness keeps counting from the first start, as it would with windows restored
+	for clock.Now().Before(activeAt.Add(4*time.Minute - time.Minute)) {
+		m.Evaluate(clock.Add(time.Minute))
+		a := (*m.alerts.Load())[0]
+		require.Equal(t, "pending", a.State.String(), "held %s of 4m", clock.Now().Sub(activeAt))
+		require.Equal(t, activeAt, a.ActiveAt)
+	}
+	m.Evaluate(clock.Add(time.Minute))
+	a := (*m.alerts.Load())[0]
+	require.Equal(t, activeAt.Add(4*time.Minute), clock.Now())
+	require.Equal(t, "firing", a.State.String(), "fires 4m after it went pending, as without the restart")
+	require.Equal(t, activeAt, a.ActiveAt)
+
+	// A damaged state file does not keep vigil down.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", ruleStateFile), []byte("{not json"), 0o600))
+	m2 := start()
+	require.Empty(t, m2.rules.State())
 }
