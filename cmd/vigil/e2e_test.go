@@ -155,3 +155,61 @@ scrape_configs:
 		}, 60*time.Second, 250*time.Millisecond, "%s: want %v, got %v\nprometheus log:\n%s", q, w, got, &plog)
 	}
 }
+
+// TestForwardToAlertmanager runs a real Alertmanager (Debian's prometheus-alertmanager)
+// and a vigil that forwards to it; the alert is read back through Alertmanager's API.
+func TestForwardToAlertmanager(t *testing.T) {
+	am := needTool(t, "prometheus-alertmanager", "prometheus-alertmanager")
+	amtool := needTool(t, "amtool", "prometheus-alertmanager")
+	dir := t.TempDir()
+	amCfg := filepath.Join(dir, "alertmanager.yml")
+	require.NoError(t, os.WriteFile(amCfg, []byte("route: {receiver: blackhole}\nreceivers: [{name: blackhole}]\n"), 0o600))
+	out, err := exec.Command(amtool, "check-config", amCfg).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	amPort := freePort(t)
+	amURL := "http://127.0.0.1:" + strconv.Itoa(amPort)
+	p := exec.Command(am, "--config.file="+amCfg, "--storage.path="+filepath.Join(dir, "am"),
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(amPort), "--cluster.listen-address=")
+	var amLog strings.Builder
+	p.Stdout, p.Stderr = &amLog, &amLog
+	require.NoError(t, p.Start())
+	t.Cleanup(func() { _ = p.Process.Kill(); _ = p.Wait() })
+
+	cfgPath := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+global: {evaluation_interval: 1s, storage_path: %s}
+models: [{name: fraud, task: binary_classification}]
+rules:
+  - name: DeadFeed
+    signal: staleness
+    op: ">"
+    threshold: 1
+    severity: critical
+    labels: {team: risk}
+    annotations: {summary: "fraud sends nothing"}
+route: {receiver: am, group_wait: 0s, group_interval: 1s, repeat_interval: 1m}
+receivers:
+  - name: am
+    alertmanager_configs: [{url: %q}]
+`, filepath.Join(dir, "data"), amURL)), 0o600))
+	startProcess(t, cfgPath)
+
+	type amAlert struct {
+		Labels      map[string]string
+		Annotations map[string]string
+		Status      struct{ State string }
+	}
+	var got []amAlert
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(amURL + "/api/v2/alerts")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		got = nil
+		return json.NewDecoder(resp.Body).Decode(&got) == nil && len(got) == 1
+	}, 60*time.Second, 200*time.Millisecond, "Alertmanager never got the alert:\n%s", &amLog)
+	require.Equal(t, map[string]string{"alertname": "DeadFeed", "model": "fraud", "severity": "critical", "team": "risk"}, got[0].Labels)
+	require.Equal(t, "fraud sends nothing", got[0].Annotations["summary"])
+	require.Equal(t, "active", got[0].Status.State)
+}
