@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +42,7 @@ Usage:
   vigil check rules FILE
   vigil test rules FILE
   vigil baseline --model NAME --input FILE --out PROFILE [--config.file FILE]
+  vigil replay --config.file FILE --input predictions.ndjson [--labels labels.ndjson] [--junit out.xml] [--output text|json] [--fail-on warning]
   vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
   vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
   vigil version
@@ -76,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return baseline(args[1:], stdout, stderr)
 	case "silence":
 		return silence(args[1:], stdout, stderr)
+	case "replay":
+		return replay(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -426,4 +431,146 @@ func parseMatcher(s string) (map[string]any, error) {
 		return map[string]any{"name": strings.TrimSpace(name), "value": value, "isRegex": strings.Contains(op, "~"), "isEqual": !strings.HasPrefix(op, "!")}, nil
 	}
 	return nil, fmt.Errorf(`want name="value", name!="value", name=~"regex" or name!~"regex"`)
+}
+
+var severityRank = map[string]int{"info": 0, "warning": 1, "critical": 2}
+
+// replay runs the windows, statistics and rules over recorded traffic: the quality gate
+// of a CI pipeline. It exits 1 when a rule of severity --fail-on or above fires.
+func replay(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vigil replay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configFile := fs.String("config.file", "", "vigil config with the models and rules (required)")
+	fs.StringVar(configFile, "config", "", "the same as --config.file")
+	input := fs.String("input", "", "predictions, NDJSON in the ingest format, in event-time order (required)")
+	labels := fs.String("labels", "", "labels, NDJSON, in event-time order")
+	junit := fs.String("junit", "", "write a JUnit XML report here (one test case per rule)")
+	output := fs.String("output", "text", "report format: text or json")
+	failOn := fs.String("fail-on", "warning", "exit 1 when a rule of this severity or above fires: info, warning, critical")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	rank, ok := severityRank[*failOn]
+	if *configFile == "" || *input == "" || !ok || (*output != "text" && *output != "json") {
+		fmt.Fprintln(stderr, "vigil replay: --config.file and --input are required; --output is text or json; --fail-on is info, warning or critical")
+		return 2
+	}
+	logger := promslog.New(&promslog.Config{Writer: stderr})
+	cfg, err := monitor.LoadFile(*configFile)
+	if err != nil {
+		logger.Error("cannot load config", "err", err)
+		return 2
+	}
+	opts := monitor.ReplayOptions{Config: cfg, Predictions: *input, Labels: *labels, Logger: logger}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("replaying "+*input), progressbar.OptionClearOnFinish())
+		opts.Progress = func(read, total int64) { bar.ChangeMax64(total); _ = bar.Set64(read) }
+		defer bar.Finish()
+	}
+	rep, err := monitor.Replay(opts)
+	if err != nil {
+		logger.Error("replay failed", "err", err)
+		return 2
+	}
+	failed := 0
+	for _, a := range rep.Alerts {
+		if severityRank[a.Severity] >= rank {
+			failed++
+		}
+	}
+	if *junit != "" {
+		if err := writeJUnit(*junit, rep, rank); err != nil {
+			logger.Error("cannot write JUnit report", "err", err)
+			return 2
+		}
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		fmt.Fprintf(stdout, "replayed %d predictions and %d labels (%d rejected) from %s to %s in %d evaluations\n",
+			rep.Predictions, rep.Labels, rep.Rejected, rep.Start.Format(time.RFC3339), rep.End.Format(time.RFC3339), rep.Evaluations)
+		for _, a := range rep.Alerts {
+			until := "still firing at the end"
+			if a.ResolvedAt != nil {
+				until = "resolved " + a.ResolvedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "FIRED %s [%s] %s at %s, %s: %s\n", a.Rule, a.Severity, labelString(a.Labels), a.FiredAt.Format(time.RFC3339), until, a.Annotations["summary"])
+		}
+		if len(rep.Alerts) == 0 {
+			fmt.Fprintln(stdout, "no rule fired")
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(stderr, "FAILED: %d alert(s) of severity %s or above fired\n", failed, *failOn)
+		return 1
+	}
+	return 0
+}
+
+func labelString(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		if k != "alertname" && k != "severity" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, k+"="+strconv.Quote(l[k]))
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Failures  []junitFailed `xml:"failure"`
+}
+
+type junitFailed struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// writeJUnit writes one test case per rule; each alert of a failing severity it fired is
+// a failure, so CI systems show which rule broke the gate and where.
+func writeJUnit(path string, rep *monitor.ReplayReport, rank int) error {
+	suite := junitSuite{Name: "vigil replay"}
+	for _, rule := range rep.Rules {
+		c := junitCase{Name: rule, ClassName: "vigil.rules"}
+		for _, a := range rep.Alerts {
+			if a.Rule == rule && severityRank[a.Severity] >= rank {
+				c.Failures = append(c.Failures, junitFailed{
+					Message: fmt.Sprintf("%s fired for %s at %s", rule, labelString(a.Labels), a.FiredAt.Format(time.RFC3339)),
+					Text:    fmt.Sprintf("value %g; %s", a.Value, a.Annotations["summary"]),
+				})
+			}
+		}
+		if len(c.Failures) > 0 {
+			suite.Failures++
+		}
+		suite.Cases = append(suite.Cases, c)
+	}
+	suite.Tests = len(suite.Cases)
+	b, err := xml.MarshalIndent(junitSuites{Suites: []junitSuite{suite}}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(xml.Header), append(b, '\n')...), 0o644)
 }

@@ -298,3 +298,76 @@ receivers: [{name: console, console_configs: [{}]}]
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, <-d.exited)
 }
+
+func TestReplay(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`
+global: {evaluation_interval: 1m, storage_path: `+filepath.Join(dir, "data")+`}
+models:
+  - name: fraud
+    task: binary_classification
+    window: {size: 200}
+    features: [{name: amount, type: numeric}]
+rules:
+  - name: AccuracyDrop
+    signal: quality.accuracy
+    op: "<"
+    threshold: 0.8
+    for: 5m
+    min_samples: 100
+    severity: warning
+    annotations: {summary: 'accuracy {{ printf "%.2f" .Value }}'}
+`), 0o600))
+	// Two hours, one prediction every 10 s; in the second hour only half the labels match.
+	write := func(name string, degrade bool) (string, string) {
+		var preds, labels strings.Builder
+		t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+		for i := range 720 {
+			ts := t0.Add(time.Duration(i) * 10 * time.Second)
+			fmt.Fprintf(&preds, `{"model":"fraud","id":"%d","timestamp":%q,"features":{"amount":%d},"prediction":1}`+"\n", i, ts.Format(time.RFC3339), i%50)
+			label := 1
+			if degrade && i >= 360 && i%2 == 0 {
+				label = 0
+			}
+			fmt.Fprintf(&labels, `{"model":"fraud","id":"%d","timestamp":%q,"label":%d}`+"\n", i, ts.Add(30*time.Second).Format(time.RFC3339), label)
+		}
+		p, l := filepath.Join(dir, name+"-preds.ndjson"), filepath.Join(dir, name+"-labels.ndjson")
+		require.NoError(t, os.WriteFile(p, []byte(preds.String()), 0o600))
+		require.NoError(t, os.WriteFile(l, []byte(labels.String()), 0o600))
+		return p, l
+	}
+	bad, badLabels := write("bad", true)
+	good, goodLabels := write("good", false)
+
+	var out, errb bytes.Buffer
+	junit := filepath.Join(dir, "junit.xml")
+	code := run([]string{"replay", "--config", cfg, "--input", bad, "--labels", badLabels, "--junit", junit}, &out, &errb)
+	require.Equal(t, 1, code, out.String()+errb.String())
+	require.Contains(t, out.String(), "replayed 720 predictions and 720 labels (0 rejected)")
+	require.Regexp(t, `FIRED AccuracyDrop \[warning\] \{model="fraud"\} at 2026-11-01T01:\d\d:\d\dZ, still firing at the end: accuracy 0\.\d\d`, out.String())
+	require.Contains(t, errb.String(), "FAILED: 1 alert(s) of severity warning or above fired")
+	x, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	require.Contains(t, string(x), `<testsuite name="vigil replay" tests="1" failures="1">`)
+	require.Contains(t, string(x), `<failure message="AccuracyDrop fired for {model=&#34;fraud&#34;}`)
+
+	out.Reset()
+	errb.Reset()
+	require.Equal(t, 0, run([]string{"replay", "--config.file", cfg, "--input", good, "--labels", goodLabels, "--junit", junit}, &out, &errb), errb.String())
+	require.Contains(t, out.String(), "no rule fired")
+	x, err = os.ReadFile(junit)
+	require.NoError(t, err)
+	require.Contains(t, string(x), `failures="0"`)
+
+	// A warning does not fail a gate set to critical; the JSON report still lists it.
+	out.Reset()
+	require.Equal(t, 0, run([]string{"replay", "--config", cfg, "--input", bad, "--labels", badLabels, "--fail-on", "critical", "--output", "json"}, &out, &errb))
+	var rep struct {
+		Alerts []struct{ Rule, Severity string }
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Len(t, rep.Alerts, 1)
+	require.Equal(t, 2, run([]string{"replay", "--config", cfg}, &out, &errb))
+	require.Equal(t, 2, run([]string{"replay", "--config", cfg, "--input", filepath.Join(dir, "missing.ndjson")}, &out, &errb))
+}
