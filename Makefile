@@ -10,21 +10,6 @@ COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
 DATE          ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-# Every fuzz target, as package:target.
-FUZZ_TARGETS := \
-	./monitor:FuzzLoad \
-	./monitor/event:FuzzPredictions \
-	./monitor/event:FuzzLabels \
-	./monitor/profile:FuzzParse \
-	./drift/sketch:FuzzUnmarshal \
-	./drift/sketch:FuzzUnmarshalCategorical \
-	./drift:FuzzCompare \
-	./monitor/dataset:FuzzCSV \
-	./monitor/dataset:FuzzNDJSON \
-	./monitor/dataset:FuzzParquet \
-	./rules:FuzzLoad \
-	./rules:FuzzParseSeries
-
 .PHONY: all build test unit lint fmt-check vet staticcheck fuzz fuzz-smoke bench tidy-check
 
 all: build
@@ -57,12 +42,14 @@ tidy-check:
 		cp /tmp/vigil-go.mod.check go.mod; cp /tmp/vigil-go.sum.check go.sum; \
 		echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; fi
 
-## fuzz-smoke: each fuzz target for FUZZTIME (default 5s); `make fuzz FUZZTIME=10m` for longer.
+## fuzz-smoke: every fuzz target in the tree (found with go test -list) for FUZZTIME
+## (default 5s); `make fuzz FUZZTIME=10m` for longer.
 fuzz-smoke fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for name in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+			$(GO) test -run='^$$' -fuzz="^$$name$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
 	done
 
 ## bench: every benchmark, benchstat-ready (`make bench > new.txt; benchstat old.txt new.txt`).
