@@ -10,29 +10,23 @@
 package alertmanager
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil"
 )
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil.
 const DefaultTimeout = 10 * time.Second
-
-const maxErrorBody = 1 << 10
 
 // Options are what New needs besides the config.
 type Options struct {
@@ -60,7 +54,7 @@ type Notifier struct {
 	client    *http.Client
 	logger    *slog.Logger
 	now       func() time.Time
-	secrets   []string // every form in which a credential could be echoed back
+	redact    notifyutil.Redactor // every form in which a credential could be echoed back
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -71,23 +65,25 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, endpoints: cfg.endpoints(), client: withTimeout(opts.HTTPClient), logger: opts.Logger, now: opts.Now}
+	n := &Notifier{cfg: cfg, endpoints: cfg.endpoints(), client: notifyutil.WithTimeout(opts.HTTPClient, DefaultTimeout), logger: opts.Logger, now: opts.Now}
+	var secrets []string
 	if b := cfg.BasicAuth; b != nil {
-		pw, err := resolveSecret("basic_auth.password", b.Password, b.PasswordFile, opts.BaseDir)
+		pw, err := notifyutil.ResolveSecret("basic_auth.password", b.Password, b.PasswordFile, opts.BaseDir)
 		if err != nil {
 			return nil, err
 		}
 		n.username, n.password = b.Username, Secret(pw)
-		n.secrets = append(n.secrets, pw, base64.StdEncoding.EncodeToString([]byte(b.Username+":"+pw)))
+		secrets = append(secrets, pw, base64.StdEncoding.EncodeToString([]byte(b.Username+":"+pw)))
 	}
 	if cfg.BearerToken != "" || cfg.BearerTokenFile != "" {
-		tok, err := resolveSecret("bearer_token", cfg.BearerToken, cfg.BearerTokenFile, opts.BaseDir)
+		tok, err := notifyutil.ResolveSecret("bearer_token", cfg.BearerToken, cfg.BearerTokenFile, opts.BaseDir)
 		if err != nil {
 			return nil, err
 		}
 		n.token = Secret(tok)
-		n.secrets = append(n.secrets, tok)
+		secrets = append(secrets, tok)
 	}
+	n.redact = notifyutil.NewRedactor(secrets...)
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
 	}
@@ -115,7 +111,7 @@ func Alerts(m *alerting.Message, now time.Time, sendResolved bool) []PostableAle
 	for _, a := range m.Alerts {
 		p := PostableAlert{
 			Labels:       a.Labels,
-			Annotations:  withValue(a),
+			Annotations:  notifyutil.AnnotationsWithValue(a),
 			StartsAt:     a.StartsAt.UTC(),
 			GeneratorURL: a.GeneratorURL,
 		}
@@ -131,35 +127,14 @@ func Alerts(m *alerting.Message, now time.Time, sendResolved bool) []PostableAle
 }
 
 // Build returns the builder of this integration for alerting.Builders: it decodes one
-// alertmanager_configs entry with decode (strictly, defaults set, validated) and calls New with
-// opts.
+// alertmanager_configs entry with decode (strictly, defaults set, validated) and calls New
+// with opts.
 func Build(opts Options) func(decode func(any) error) (alerting.Notifier, error) {
-	return func(decode func(any) error) (alerting.Notifier, error) {
-		cfg := DefaultConfig()
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		n, err := New(cfg, opts)
-		if err != nil {
-			return nil, err // a nil interface, not a nil *Notifier
-		}
-		return n, nil
-	}
+	return notifyutil.Build(DefaultConfig, func(c Config) (*Notifier, error) { return New(c, opts) })
 }
 
-// withTimeout returns c, or a copy of it with DefaultTimeout when it has no timeout (or a
-// new client when c is nil).
-func withTimeout(c *http.Client) *http.Client {
-	if c == nil {
-		return &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.Timeout > 0 {
-		return c
-	}
-	cc := *c
-	cc.Timeout = DefaultTimeout
-	return &cc
-}
+// SendResolved implements alerting.ResolvedSender: it reports the config's send_resolved.
+func (n *Notifier) SendResolved() bool { return n.cfg.SendResolved }
 
 // Notify posts m's alerts to every configured Alertmanager. It succeeds when one of them
 // takes the alerts, and returns no state.
@@ -215,12 +190,11 @@ func (n *Notifier) post(ctx context.Context, ep string, body []byte) error {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(n.cfg.Timeout))
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, bytes.NewReader(body))
+	prefix := "alertmanager " + ep
+	req, err := notifyutil.NewJSONRequest(ctx, ep, body)
 	if err != nil {
-		return n.scrubbed(ep, err)
+		return n.redact.Error(prefix, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vigil")
 	switch {
 	case n.username != "":
 		req.SetBasicAuth(n.username, n.password.Reveal())
@@ -229,103 +203,13 @@ func (n *Notifier) post(ctx context.Context, ep string, body []byte) error {
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
+		// The endpoint is in the prefix already; the *url.Error would repeat it.
 		var ue *url.Error
 		if errors.As(err, &ue) {
-			err = &scrubError{msg: ue.Err.Error(), cause: ctxErr(err)}
+			err = notifyutil.Opaque(ue.Err.Error(), err)
 		}
-		return alerting.Retryable(n.scrubbed(ep, err), 0)
+		return alerting.Retryable(n.redact.Error(prefix, err), 0)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
-	}()
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-	err = n.scrubbed(ep, fmt.Errorf("%s%s", resp.Status, bodyText(b)))
-	if code == http.StatusTooManyRequests || code >= 500 {
-		return alerting.Retryable(err, retryAfter(resp.Header, n.now()))
-	}
-	return err
-}
-
-// withValue returns the alert's annotations with "value" and "threshold" added where the
-// rule did not set them.
-func withValue(a *alerting.Alert) map[string]string {
-	out := maps.Clone(a.Annotations)
-	if out == nil {
-		out = map[string]string{}
-	}
-	if _, ok := out["value"]; !ok {
-		out["value"] = strconv.FormatFloat(a.Value, 'g', -1, 64)
-	}
-	if _, ok := out["threshold"]; !ok {
-		out["threshold"] = strconv.FormatFloat(a.Threshold, 'g', -1, 64)
-	}
-	return out
-}
-
-func ctxErr(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-// scrubError is an error message with every secret replaced. It unwraps only to a context
-// error, never to the original error, whose text may hold a secret.
-type scrubError struct {
-	msg   string
-	cause error
-}
-
-// Error returns the scrubbed message.
-func (e *scrubError) Error() string { return e.msg }
-
-// Unwrap returns the context error behind the failure, if any.
-func (e *scrubError) Unwrap() error { return e.cause }
-
-// scrubbed prefixes err with the endpoint it is about and removes the credentials.
-func (n *Notifier) scrubbed(ep string, err error) error {
-	msg := "alertmanager " + ep + ": " + err.Error()
-	for _, s := range n.secrets {
-		msg = strings.ReplaceAll(msg, s, secretMask)
-	}
-	return &scrubError{msg: msg, cause: ctxErr(err)}
-}
-
-// bodyText is ": <peer's text>", trimmed and bounded, or "".
-func bodyText(b []byte) string {
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "�"))
-	if s == "" {
-		return ""
-	}
-	if len(s) > maxErrorBody {
-		s = s[:maxErrorBody] + "…"
-	}
-	return ": " + s
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or
-// unreadable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
+	defer notifyutil.Drain(resp)
+	return n.redact.Check(prefix, resp, n.now())
 }

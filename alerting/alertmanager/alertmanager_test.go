@@ -3,31 +3,25 @@ package alertmanager
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
-	t0  = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	now = t0.Add(30 * time.Minute)
+	t0  = notifytest.T0
+	now = notifytest.Now
 )
 
 const (
@@ -37,47 +31,15 @@ const (
 
 // ---- Fixtures ----
 
+// accuracyAlerts are the shared fixtures, but the second alert has no dashboard.
 func accuracyAlerts(resolved bool) []*alerting.Alert {
-	de := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=DE",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.812 in country=DE",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DDE",
-			"runbook_url":   "https://runbooks.example/vigil/AccuracyDrop",
-		},
-		StartsAt:     t0.Add(5 * time.Minute),
-		GeneratorURL: "http://vigil.example:9780/api/v1/alerts?rule=AccuracyDrop",
-		Value:        0.81234, Threshold: 0.85,
-	}
-	fr := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=FR",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{"summary": "fraud accuracy is 0.79 in country=FR"},
-		StartsAt:    t0.Add(20 * time.Minute),
-		Value:       0.79, Threshold: 0.85,
-	}
-	if resolved {
-		de.EndsAt = t0.Add(28 * time.Minute)
-		fr.EndsAt = t0.Add(28 * time.Minute)
-	}
-	return []*alerting.Alert{de, fr}
+	as := notifytest.AccuracyAlerts(resolved)
+	delete(as[1].Annotations, "dashboard_url")
+	return as
 }
 
 func groupMsg(status alerting.Status, alerts []*alerting.Alert) *alerting.Message {
-	return &alerting.Message{
-		Receiver:     "team-am",
-		GroupKey:     `{}/{severity="critical"}:{alertname="AccuracyDrop", model="fraud"}`,
-		Status:       status,
-		GroupLabels:  map[string]string{"alertname": "AccuracyDrop", "model": "fraud"},
-		CommonLabels: map[string]string{"alertname": "AccuracyDrop", "model": "fraud"},
-		Alerts:       alerts,
-		ExternalURL:  "http://vigil.example:9780",
-	}
+	return notifytest.GroupMsg("team-am", status, alerts)
 }
 
 // partlyResolved has one resolved alert (country=DE, also with no value) and one firing.
@@ -88,85 +50,22 @@ func partlyResolved() *alerting.Message {
 	return groupMsg(alerting.StatusFiring, as)
 }
 
-// ---- Fake Alertmanager ----
-
-type request struct {
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	Body    json.RawMessage   `json:"body"`
-}
-
-type fakeAM struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	respond func(w http.ResponseWriter, r *http.Request) bool
-}
-
-func newFakeAM(t *testing.T) *fakeAM {
-	f := &fakeAM{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rec := request{Method: r.Method, Path: r.URL.RequestURI(), Headers: map[string]string{}, Body: body}
-		for _, h := range []string{"Content-Type", "User-Agent", "Authorization"} {
-			if v := r.Header.Get(h); v != "" {
-				rec.Headers[h] = v
-			}
-		}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, rec)
-		respond := f.respond
-		f.mu.Unlock()
-		if respond != nil && respond(w, r) {
-			return
-		}
-		w.WriteHeader(http.StatusOK) // Alertmanager answers 200 with an empty body
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeAM) take() []request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.reqs
-	f.reqs = nil
-	return r
-}
-
-func checkGolden(t *testing.T, name string, reqs []request) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(reqs))
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create it")
-	require.Equal(t, string(want), buf.String())
-}
-
 type env struct {
-	fakes []*fakeAM
+	fakes []*notifytest.Server
 	n     *Notifier
 	logs  *bytes.Buffer
 }
 
 // newEnv starts count fake Alertmanagers (the second with a path prefix) behind one config.
+// Alertmanager answers 200 with an empty body.
 func newEnv(t *testing.T, count int, mod func(c *Config), client *http.Client) *env {
 	t.Helper()
-	e := &env{logs: &bytes.Buffer{}}
+	e := &env{}
 	c := DefaultConfig()
 	for i := range count {
-		f := newFakeAM(t)
+		f := notifytest.NewServer(t, notifytest.ServerOptions{Headers: []string{"Content-Type", "User-Agent", "Authorization"}})
 		e.fakes = append(e.fakes, f)
-		u := f.srv.URL
+		u := f.URL
 		if i == 1 {
 			u += "/alertmanager/"
 		}
@@ -175,24 +74,16 @@ func newEnv(t *testing.T, count int, mod func(c *Config), client *http.Client) *
 	if mod != nil {
 		mod(&c)
 	}
-	n, err := New(c, Options{
-		HTTPClient: client,
-		Logger:     slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:        func() time.Time { return now },
-	})
+	logger, logs := notifytest.Logger()
+	n, err := New(c, Options{HTTPClient: client, Logger: logger, Now: func() time.Time { return now }})
 	require.NoError(t, err)
-	e.n = n
+	e.n, e.logs = n, logs
 	return e
 }
 
 func (e *env) assertNoSecret(t *testing.T, err error) {
 	t.Helper()
-	for _, s := range []string{password, token, "dmlnaWw6QU1QQVNTV09SRFNFQ1JFVA=="} {
-		if err != nil {
-			require.NotContains(t, err.Error(), s)
-		}
-		require.NotContains(t, e.logs.String(), s)
-	}
+	notifytest.RequireNoSecret(t, err, e.logs.String(), password, token, "dmlnaWw6QU1QQVNTV09SRFNFQ1JFVA==")
 }
 
 // ---- Tests ----
@@ -213,12 +104,14 @@ func TestPosts(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			e := newEnv(t, 1, tt.cfg, nil)
+			before := notifytest.Clone(tt.msg)
 			state, err := e.n.Notify(t.Context(), tt.msg)
 			require.NoError(t, err)
 			require.Nil(t, state)
-			reqs := e.fakes[0].take()
+			notifytest.RequireUnchanged(t, before, tt.msg)
+			reqs := e.fakes[0].Take()
 			require.Len(t, reqs, 1)
-			checkGolden(t, tt.golden, reqs)
+			notifytest.Golden(t, tt.golden, reqs, *update)
 			e.assertNoSecret(t, nil)
 		})
 	}
@@ -228,46 +121,39 @@ func TestSendResolvedOff(t *testing.T) {
 	e := newEnv(t, 1, func(c *Config) { c.SendResolved = false }, nil)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusResolved, accuracyAlerts(true)))
 	require.NoError(t, err)
-	require.Empty(t, e.fakes[0].take(), "nothing left to send")
+	require.Empty(t, e.fakes[0].Take(), "nothing left to send")
 }
 
-func status(code int, header, body string) func(w http.ResponseWriter, r *http.Request) bool {
-	return func(w http.ResponseWriter, r *http.Request) bool {
-		if header != "" {
-			w.Header().Set("Retry-After", header)
-		}
-		w.WriteHeader(code)
-		_, _ = io.WriteString(w, body)
-		return true
-	}
+func status(code int, retryAfter, body string) notifytest.Responder {
+	return notifytest.Reply(code, body, "Retry-After", retryAfter)
 }
 
 // Every member of a cluster gets the alerts; one that takes them is enough.
 func TestCluster(t *testing.T) {
 	tests := []struct {
 		name      string
-		respond   [2]func(w http.ResponseWriter, r *http.Request) bool
+		respond   [2]notifytest.Responder
 		err       []string
 		retryable bool
 		after     time.Duration
 	}{
 		{name: "both take them"},
-		{name: "one down", respond: [2]func(w http.ResponseWriter, r *http.Request) bool{status(503, "", "")}},
-		{name: "both down", respond: [2]func(w http.ResponseWriter, r *http.Request) bool{status(503, "30", ""), status(429, "60", "")},
+		{name: "one down", respond: [2]notifytest.Responder{status(503, "", "")}},
+		{name: "both down", respond: [2]notifytest.Responder{status(503, "30", ""), status(429, "60", "")},
 			err: []string{"/api/v2/alerts: 503 Service Unavailable", "/alertmanager/api/v2/alerts: 429 Too Many Requests"}, retryable: true, after: time.Minute},
-		{name: "one down, one refuses", respond: [2]func(w http.ResponseWriter, r *http.Request) bool{status(500, "", ""), status(400, "", `{"code":400,"message":"invalid label set"}`)},
+		{name: "one down, one refuses", respond: [2]notifytest.Responder{status(500, "", ""), status(400, "", `{"code":400,"message":"invalid label set"}`)},
 			err: []string{"500 Internal Server Error", `400 Bad Request: {"code":400,"message":"invalid label set"}`}, retryable: true},
-		{name: "both refuse", respond: [2]func(w http.ResponseWriter, r *http.Request) bool{status(400, "", "bad"), status(422, "", "worse")},
+		{name: "both refuse", respond: [2]notifytest.Responder{status(400, "", "bad"), status(422, "", "worse")},
 			err: []string{"400 Bad Request: bad", "422 Unprocessable Entity: worse"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, 2, nil, nil)
 			for i, f := range e.fakes {
-				f.respond = tt.respond[i]
+				f.Respond(tt.respond[i])
 			}
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-			a, b := e.fakes[0].take(), e.fakes[1].take()
+			a, b := e.fakes[0].Take(), e.fakes[1].Take()
 			require.Len(t, a, 1)
 			require.Len(t, b, 1)
 			require.Equal(t, "/api/v2/alerts", a[0].Path)
@@ -283,9 +169,7 @@ func TestCluster(t *testing.T) {
 			for _, s := range tt.err {
 				require.ErrorContains(t, err, s)
 			}
-			after, retryable := alerting.IsRetryable(err)
-			require.Equal(t, tt.retryable, retryable)
-			require.Equal(t, tt.after, after)
+			notifytest.RequireRetry(t, err, tt.retryable, tt.after)
 		})
 	}
 }
@@ -300,7 +184,7 @@ func TestErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		cfg       func(c *Config)
-		respond   func(w http.ResponseWriter, r *http.Request) bool
+		respond   notifytest.Responder
 		retryable bool
 		after     time.Duration
 		err       string
@@ -317,13 +201,11 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, 1, tt.cfg, nil)
-			e.fakes[0].respond = tt.respond
+			e.fakes[0].Respond(tt.respond)
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 			require.Error(t, err)
 			require.True(t, strings.HasPrefix(err.Error(), "alertmanager http://127.0.0.1:"), err.Error())
-			after, retryable := alerting.IsRetryable(err)
-			require.Equal(t, tt.retryable, retryable, "%v", err)
-			require.Equal(t, tt.after, after)
+			notifytest.RequireRetry(t, err, tt.retryable, tt.after)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 			}
@@ -341,20 +223,10 @@ func TestHang(t *testing.T) {
 		"client timeout": {client: &http.Client{Timeout: 200 * time.Millisecond}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			release := make(chan struct{})
 			e := newEnv(t, 1, setup.cfg, setup.client)
-			e.fakes[0].respond = func(w http.ResponseWriter, r *http.Request) bool {
-				select {
-				case <-r.Context().Done():
-				case <-release:
-				}
-				return true
-			}
-			t.Cleanup(func() { close(release) })
+			e.fakes[0].Hang(t)
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-			after, retryable := alerting.IsRetryable(err)
-			require.True(t, retryable, "%v", err)
-			require.Zero(t, after)
+			notifytest.RequireRetry(t, err, true, 0)
 			require.Regexp(t, `deadline exceeded|Client\.Timeout exceeded`, err.Error())
 		})
 	}
@@ -362,10 +234,9 @@ func TestHang(t *testing.T) {
 
 func TestTransportErrors(t *testing.T) {
 	e := newEnv(t, 1, func(c *Config) { c.BearerToken = token }, nil)
-	e.fakes[0].srv.Close()
+	e.fakes[0].Close()
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable := alerting.IsRetryable(err)
-	require.True(t, retryable, "%v", err)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorContains(t, err, "/api/v2/alerts: dial tcp")
 	e.assertNoSecret(t, err)
 
@@ -373,17 +244,6 @@ func TestTransportErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err = e.n.Notify(ctx, groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable = alerting.IsRetryable(err)
-	require.True(t, retryable)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorIs(t, err, context.Canceled)
-}
-
-func TestWithTimeout(t *testing.T) {
-	require.Equal(t, DefaultTimeout, withTimeout(nil).Timeout)
-	mine := &http.Client{}
-	got := withTimeout(mine)
-	require.Equal(t, DefaultTimeout, got.Timeout)
-	require.Zero(t, mine.Timeout, "the caller's client is not changed")
-	short := &http.Client{Timeout: time.Second}
-	require.Same(t, short, withTimeout(short))
 }

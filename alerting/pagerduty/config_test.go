@@ -2,14 +2,12 @@ package pagerduty
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -116,15 +114,9 @@ func TestEventsBase(t *testing.T) {
 func TestSecretNeverPrints(t *testing.T) {
 	c := DefaultConfig()
 	c.RoutingKey = "R0UTINGKEYNEVERSHOWN"
-	var logs bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c, "key", c.RoutingKey)
+	notifytest.RequireHidden(t, "NEVERSHOWN", c, c.RoutingKey)
 	y, err := yaml.Marshal(c)
 	require.NoError(t, err)
-	j, err := json.Marshal(c)
-	require.NoError(t, err)
-	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.RoutingKey), string(y), string(j), logs.String()} {
-		require.NotContains(t, out, "NEVERSHOWN")
-	}
 	require.Contains(t, string(y), "routing_key: <secret>")
 }
 
@@ -189,21 +181,6 @@ func FuzzLoad(f *testing.F) {
 }
 
 func TestBuild(t *testing.T) {
-	decoder := func(src string) func(any) error {
-		return func(v any) error {
-			dec := yaml.NewDecoder(bytes.NewReader([]byte(src)))
-			dec.KnownFields(true)
-			return dec.Decode(v)
-		}
-	}
-	build := Build(Options{BaseDir: t.TempDir()})
-	n, err := build(decoder("routing_key: abc\n"))
-	require.NoError(t, err)
+	n := notifytest.RequireBuild(t, Build(Options{BaseDir: t.TempDir()}), "routing_key: abc\n", "routing_key: ${VIGIL_TEST_UNSET_KEY}\n")
 	require.IsType(t, &Notifier{}, n)
-	n, err = build(decoder("routing_key: abc\n" + "bogus: 1\n"))
-	require.ErrorContains(t, err, "field bogus not found")
-	require.Nil(t, n, "a nil interface, not a typed nil")
-	n, err = build(decoder("routing_key: ${VIGIL_TEST_UNSET_KEY}\n"))
-	require.Error(t, err)
-	require.Nil(t, n)
 }

@@ -10,14 +10,12 @@
 package pagerduty
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -27,10 +25,10 @@ import (
 	"strings"
 	"text/template"
 	"time"
-	"unicode/utf8"
 
 	pd "github.com/PagerDuty/go-pagerduty"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil"
 )
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil.
@@ -42,7 +40,6 @@ const (
 	maxEventBytes   = 512_000
 	maxDetailAlerts = 50
 	maxLinks        = 20
-	maxErrorBody    = 1 << 10
 )
 
 // Event actions.
@@ -73,6 +70,7 @@ type Options struct {
 type Notifier struct {
 	cfg        Config
 	routingKey Secret
+	redact     notifyutil.Redactor
 	client     *pd.Client
 	clientURL  *template.Template
 	severity   *template.Template
@@ -95,11 +93,14 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	key, err := resolveSecret("routing_key", cfg.RoutingKey, cfg.RoutingKeyFile, opts.BaseDir)
+	key, err := notifyutil.ResolveSecret("routing_key", cfg.RoutingKey, cfg.RoutingKeyFile, opts.BaseDir)
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, routingKey: Secret(key), logger: opts.Logger, now: opts.Now, details: map[string]*template.Template{}}
+	n := &Notifier{
+		cfg: cfg, routingKey: Secret(key), redact: notifyutil.NewRedactor(key),
+		logger: opts.Logger, now: opts.Now, details: map[string]*template.Template{},
+	}
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
 	}
@@ -109,17 +110,17 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 	}
 	base, _ := eventsBase(cfg.URL)
 	n.client = pd.NewClient("", pd.WithV2EventsAPIEndpoint(base))
-	n.client.HTTPClient = recordingClient(withTimeout(opts.HTTPClient))
+	n.client.HTTPClient = notifyutil.RecordingClient(notifyutil.WithTimeout(opts.HTTPClient, DefaultTimeout))
 
 	// The templates were checked by validate.
-	n.clientURL, _ = parseTemplate("client_url", cfg.ClientURL)
-	n.severity, _ = parseTemplate("severity", cfg.Severity)
+	n.clientURL, _ = notifyutil.ParseTemplate("client_url", cfg.ClientURL)
+	n.severity, _ = notifyutil.ParseTemplate("severity", cfg.Severity)
 	for k, v := range cfg.Details {
-		n.details[k], _ = parseTemplate("details."+k, v)
+		n.details[k], _ = notifyutil.ParseTemplate("details."+k, v)
 	}
 	for i, l := range cfg.Links {
-		href, _ := parseTemplate(fmt.Sprintf("links[%d].href", i), l.Href)
-		text, _ := parseTemplate(fmt.Sprintf("links[%d].text", i), l.Text)
+		href, _ := notifyutil.ParseTemplate(fmt.Sprintf("links[%d].href", i), l.Href)
+		text, _ := notifyutil.ParseTemplate(fmt.Sprintf("links[%d].text", i), l.Text)
 		n.links = append(n.links, linkTemplate{href, text})
 	}
 	return n, nil
@@ -136,38 +137,42 @@ func DedupKey(groupKey string) string {
 // pagerduty_configs entry with decode (strictly, defaults set, validated) and calls New with
 // opts.
 func Build(opts Options) func(decode func(any) error) (alerting.Notifier, error) {
-	return func(decode func(any) error) (alerting.Notifier, error) {
-		cfg := DefaultConfig()
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		n, err := New(cfg, opts)
-		if err != nil {
-			return nil, err // a nil interface, not a nil *Notifier
-		}
-		return n, nil
-	}
+	return notifyutil.Build(DefaultConfig, func(c Config) (*Notifier, error) { return New(c, opts) })
 }
 
-// withTimeout returns c, or a copy of it with DefaultTimeout when it has no timeout (or a
-// new client when c is nil).
-func withTimeout(c *http.Client) *http.Client {
-	if c == nil {
-		return &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.Timeout > 0 {
-		return c
-	}
-	cc := *c
-	cc.Timeout = DefaultTimeout
-	return &cc
-}
+// SendResolved implements alerting.ResolvedSender: it reports the config's send_resolved.
+func (n *Notifier) SendResolved() bool { return n.cfg.SendResolved }
 
 // Notify triggers (while the group fires) or resolves the group's PagerDuty alert. It
 // returns no state: the dedup_key is derived from the group key.
+//
+// A digest (several groups folded into one message by the receiver's rate cap) is sent
+// as one event per group, each with the group's own dedup_key, so that PagerDuty's
+// alerts stay one per group and later messages of each group update or resolve its own.
+// A retryable failure stops the digest and is returned (the retry sends every group
+// again, which PagerDuty deduplicates); a permanent failure of one group does not keep
+// the others from being sent, and is returned at the end.
 func (n *Notifier) Notify(ctx context.Context, m *alerting.Message) (map[string]string, error) {
+	if !m.Digest || len(m.Groups) == 0 {
+		return nil, n.notify(ctx, m)
+	}
+	var errs []error
+	for _, g := range m.Groups {
+		err := n.notify(ctx, g)
+		if after, ok := alerting.IsRetryable(err); ok {
+			return nil, alerting.Retryable(errors.Join(append(errs, err)...), after)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// notify sends the event of one group.
+func (n *Notifier) notify(ctx context.Context, m *alerting.Message) error {
 	if m.GroupKey == "" {
-		return nil, errors.New("pagerduty: the message has no group key to derive a dedup_key from")
+		return errors.New("pagerduty: the message has no group key to derive a dedup_key from")
 	}
 	ev := &pd.V2Event{
 		RoutingKey: n.routingKey.Reveal(),
@@ -176,26 +181,26 @@ func (n *Notifier) Notify(ctx context.Context, m *alerting.Message) (map[string]
 	}
 	if m.Status == alerting.StatusResolved {
 		if !n.cfg.SendResolved {
-			return nil, nil
+			return nil
 		}
 		// PagerDuty needs nothing but the key to resolve; a payload would be ignored.
 		ev.Action = actionResolve
 	} else if err := n.fill(ev, m); err != nil {
-		return nil, err
+		return err
 	}
-	x := &exchange{}
-	_, err := n.client.ManageEventWithContext(context.WithValue(ctx, exchangeKey{}, x), ev)
+	rctx, x := notifyutil.Record(ctx)
+	_, err := n.client.ManageEventWithContext(rctx, ev)
 	if err := n.classify(err, x); err != nil {
-		return nil, err
+		return err
 	}
 	n.logger.Debug("notification sent", "action", ev.Action, "dedup_key", ev.DedupKey, "alerts", len(m.Alerts))
-	return nil, nil
+	return nil
 }
 
 // fill adds a trigger's payload, client and links.
 func (n *Notifier) fill(ev *pd.V2Event, m *alerting.Message) error {
 	now := n.now()
-	data := templateData(m, now)
+	data := notifyutil.NewTemplateData(m, now)
 	clientURL, err := execute(n.clientURL, data)
 	if err != nil {
 		return err
@@ -226,9 +231,9 @@ func (n *Notifier) fill(ev *pd.V2Event, m *alerting.Message) error {
 		Summary:   summary(m, firing, now),
 		Source:    n.cfg.Source,
 		Severity:  severity,
-		Component: common(m, "model"),
-		Group:     common(m, "feature"),
-		Class:     common(m, "alertname"),
+		Component: notifyutil.Common(m, "model"),
+		Group:     notifyutil.Common(m, "feature"),
+		Class:     notifyutil.Common(m, "alertname"),
 		Details:   details,
 	}
 	if len(firing) > 0 {
@@ -297,7 +302,7 @@ func (n *Notifier) severityOf(m *alerting.Message, data TemplateData, now time.T
 		}
 	}
 	if best == "" {
-		best = MapSeverity(common(m, "severity"))
+		best = MapSeverity(notifyutil.Common(m, "severity"))
 	}
 	return best, nil
 }
@@ -331,7 +336,7 @@ func (n *Notifier) linksOf(m *alerting.Message, data TemplateData) ([]any, error
 		out = append(out, pdLink{Href: href, Text: text})
 	}
 	for _, a := range m.Alerts {
-		what := strings.Join(nonEmpty(a.Labels["model"], a.Labels["feature"], a.Labels["segment"]), " · ")
+		what := strings.Join(notifyutil.NonEmpty(a.Labels["model"], a.Labels["feature"], a.Labels["segment"]), " · ")
 		add(a.Annotations["dashboard_url"], strings.TrimSpace("Dashboard "+what))
 		add(a.Annotations["runbook_url"], strings.TrimSpace("Runbook "+a.Labels["alertname"]))
 	}
@@ -362,7 +367,7 @@ func validLinkURL(s string) bool {
 func summary(m *alerting.Message, firing []*alerting.Alert, now time.Time) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[FIRING:%d] ", len(firing))
-	subject := strings.Join(nonEmpty(common(m, "alertname"), common(m, "model"), common(m, "feature"), common(m, "segment")), " · ")
+	subject := strings.Join(notifyutil.NonEmpty(notifyutil.Common(m, "alertname"), notifyutil.Common(m, "model"), notifyutil.Common(m, "feature"), notifyutil.Common(m, "segment")), " · ")
 	if m.Digest || subject == "" {
 		subject = "vigil digest"
 		if !m.Digest {
@@ -374,8 +379,8 @@ func summary(m *alerting.Message, firing []*alerting.Alert, now time.Time) strin
 		a := firing[0]
 		what := a.Annotations["summary"]
 		if what == "" {
-			what = valueText(a) + " for " + humanizeDuration(now.Sub(a.StartsAt))
-			if where := strings.Join(nonEmpty(a.Labels["feature"], a.Labels["segment"], a.Labels["version"]), " · "); where != "" {
+			what = notifyutil.ValueText(a) + " for " + notifyutil.HumanizeDuration(now.Sub(a.StartsAt))
+			if where := strings.Join(notifyutil.NonEmpty(a.Labels["feature"], a.Labels["segment"], a.Labels["version"]), " · "); where != "" {
 				what = where + ": " + what
 			}
 		}
@@ -384,7 +389,7 @@ func summary(m *alerting.Message, firing []*alerting.Alert, now time.Time) strin
 			fmt.Fprintf(&b, " (and %d more)", len(firing)-1)
 		}
 	}
-	return truncate(b.String(), maxSummaryRunes)
+	return notifyutil.Truncate(b.String(), maxSummaryRunes)
 }
 
 // alertDetail is one alert in custom_details.
@@ -434,7 +439,7 @@ func addAlertDetails(details map[string]any, m *alerting.Message, data TemplateD
 			Value:        number(a.Value),
 			Threshold:    number(a.Threshold),
 			StartsAt:     a.StartsAt.UTC(),
-			For:          humanizeDuration(now.Sub(a.StartsAt)),
+			For:          notifyutil.HumanizeDuration(now.Sub(a.StartsAt)),
 			DashboardURL: a.Annotations["dashboard_url"],
 			RunbookURL:   a.Annotations["runbook_url"],
 			GeneratorURL: a.GeneratorURL,
@@ -442,198 +447,55 @@ func addAlertDetails(details map[string]any, m *alerting.Message, data TemplateD
 		if a.Resolved(now) {
 			d.Status = string(alerting.StatusResolved)
 			d.EndsAt = a.EndsAt.UTC()
-			d.For = humanizeDuration(a.EndsAt.Sub(a.StartsAt))
+			d.For = notifyutil.HumanizeDuration(a.EndsAt.Sub(a.StartsAt))
 		}
 		alerts = append(alerts, d)
 	}
 	details["alerts"] = alerts
 }
 
-func templateData(m *alerting.Message, now time.Time) TemplateData {
-	d := TemplateData{Message: m}
-	for _, a := range m.Alerts {
-		if a.Resolved(now) {
-			d.ResolvedAlerts = append(d.ResolvedAlerts, a)
-		} else {
-			d.FiringAlerts = append(d.FiringAlerts, a)
-		}
-	}
-	return d
-}
-
 // execute runs t (nil gives ""); an error is permanent: a retry would fail the same way.
 func execute(t *template.Template, data TemplateData) (string, error) {
-	if t == nil {
-		return "", nil
-	}
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("pagerduty %s template: %w", t.Name(), err)
-	}
-	return b.String(), nil
-}
-
-// common returns a label shared by the group's alerts, or "".
-func common(m *alerting.Message, name string) string {
-	if v := m.CommonLabels[name]; v != "" {
-		return v
-	}
-	return m.GroupLabels[name]
-}
-
-func valueText(a *alerting.Alert) string {
-	if math.IsNaN(a.Value) {
-		return "no data"
-	}
-	return formatValue(a.Value) + " (threshold " + formatValue(a.Threshold) + ")"
-}
-
-func nonEmpty(s ...string) []string {
-	out := make([]string, 0, len(s))
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// truncate cuts s to at most n runes, ending with "…" when cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-// formatValue shows a number with about four significant digits: 0.8123, 12.35, 12346.
-func formatValue(v float64) string {
-	abs := math.Abs(v)
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case v == math.Trunc(v) && abs < 1e15:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case abs >= 1e-3 && abs < 1e15:
-		prec := max(0, 3-int(math.Floor(math.Log10(abs))))
-		s := strconv.FormatFloat(v, 'f', prec, 64)
-		if strings.Contains(s, ".") {
-			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-		}
-		return s
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
-}
-
-// humanizeDuration shows a duration in at most its two largest units, stopping at a zero
-// unit: 45s, 25m 10s, 1h 5m, 2d 3h, 1d (for 1d 0h 5m).
-func humanizeDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d <= 0 {
-		return "0s"
-	}
-	units := []struct {
-		d    time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	var parts []string
-	for _, u := range units {
-		v := d / u.d
-		if v == 0 {
-			if len(parts) > 0 {
-				break
-			}
-			continue
-		}
-		parts = append(parts, strconv.FormatInt(int64(v), 10)+u.name)
-		d -= v * u.d
-		if len(parts) == 2 {
-			break
-		}
-	}
-	return strings.Join(parts, " ")
+	return notifyutil.Execute("pagerduty", t, data)
 }
 
 // ---- Errors ----
 
-type exchangeKey struct{}
-
-// exchange is what the recording transport saw of one request: go-pagerduty's errors keep
-// neither the Events API's error text nor the headers.
-type exchange struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
-}
-
-type recorder struct{ next http.RoundTripper }
-
-// RoundTrip records the status, headers and the start of a failed response's body for the
-// request's exchange, when the request carries one.
-func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := r.next.RoundTrip(req)
-	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
-	if x == nil {
-		return resp, err
-	}
-	if err != nil {
-		x.err = err
-		return resp, err
-	}
-	x.status, x.header = resp.StatusCode, resp.Header
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
-		x.body = b
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return resp, nil
-}
-
-func recordingClient(c *http.Client) *http.Client {
-	cc := *c
-	next := cc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	cc.Transport = recorder{next: next}
-	return &cc
-}
-
 // classify turns go-pagerduty's error into a permanent error or an
 // alerting.RetryableError, with PagerDuty's error text and without the routing key.
-func (n *Notifier) classify(err error, x *exchange) error {
+func (n *Notifier) classify(err error, x *notifyutil.Exchange) error {
 	if err == nil {
 		return nil
 	}
 	var apiErr pd.APIError
 	switch {
-	case x.err != nil:
+	case x.Err != nil:
 		// The library flattens the *url.Error (with %v) but its text is the informative one:
 		// the transport only sees "request canceled" when the client's timeout fires.
 		msg := strings.TrimPrefix(err.Error(), "error calling the API endpoint: ")
-		return alerting.Retryable(n.scrubbed(&scrubError{msg: msg, cause: ctxErr(x.err)}), 0)
+		return alerting.Retryable(n.scrubbed(notifyutil.Opaque(msg, x.Err)), 0)
 	case errors.As(err, &apiErr):
 		// The library's message loses the Events API's error text; the recorder kept it.
-		text := errorText(x.body)
+		text := errorText(x.Body)
 		if text == "" {
 			text = ": " + apiErr.Error()
 		}
 		e := n.scrubbed(fmt.Errorf("%d %s%s", apiErr.StatusCode, http.StatusText(apiErr.StatusCode), text))
 		if apiErr.Temporary() || apiErr.StatusCode == http.StatusRequestTimeout {
-			return alerting.Retryable(e, retryAfter(x.header, n.now()))
+			return alerting.Retryable(e, notifyutil.RetryAfter(x.Header, n.now()))
 		}
 		return e
-	case x.status >= 200 && x.status < 300:
+	case x.Status >= 200 && x.Status < 300:
 		// Accepted, but the answer was not the JSON expected: the event is in.
-		n.logger.Warn("unreadable answer to an accepted event", "status", x.status, "err", n.scrubbed(err))
+		n.logger.Warn("unreadable answer to an accepted event", "status", x.Status, "err", n.scrubbed(err))
 		return nil
 	}
 	// The request was never sent (it could not be built).
 	return n.scrubbed(err)
 }
+
+// scrubbed is err as "pagerduty: <err>", without the routing key.
+func (n *Notifier) scrubbed(err error) error { return n.redact.Error("pagerduty", err) }
 
 // errorText is ": <status>: <message>: <errors>" from the Events API's error JSON, or its
 // raw text, bounded.
@@ -643,65 +505,8 @@ func errorText(b []byte) string {
 		Message string   `json:"message"`
 		Errors  []string `json:"errors"`
 	}
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "�"))
 	if json.Unmarshal(b, &e) == nil && (e.Message != "" || len(e.Errors) > 0) {
-		s = strings.Join(nonEmpty(e.Status, e.Message, strings.Join(e.Errors, "; ")), ": ")
+		return notifyutil.Bounded(strings.Join(notifyutil.NonEmpty(e.Status, e.Message, strings.Join(e.Errors, "; ")), ": "))
 	}
-	if s == "" {
-		return ""
-	}
-	if len(s) > maxErrorBody {
-		s = s[:maxErrorBody] + "…"
-	}
-	return ": " + s
-}
-
-func ctxErr(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-// scrubError is an error message with the routing key replaced. It unwraps only to a
-// context error, never to the original error, whose text may hold the key.
-type scrubError struct {
-	msg   string
-	cause error
-}
-
-// Error returns the scrubbed message.
-func (e *scrubError) Error() string { return e.msg }
-
-// Unwrap returns the context error behind the failure, if any.
-func (e *scrubError) Unwrap() error { return e.cause }
-
-func (n *Notifier) scrubbed(err error) error {
-	msg := "pagerduty: " + err.Error()
-	if k := n.routingKey.Reveal(); k != "" {
-		msg = strings.ReplaceAll(msg, k, secretMask)
-	}
-	return &scrubError{msg: msg, cause: ctxErr(err)}
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or
-// unreadable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
+	return notifyutil.BodyText(b)
 }

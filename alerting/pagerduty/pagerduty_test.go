@@ -6,176 +6,65 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
-	t0  = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	now = t0.Add(30 * time.Minute)
+	t0  = notifytest.T0
+	now = notifytest.Now
 )
 
 const routingKey = "R0UT1NGKEY0000000000SECRET000000"
 
 // ---- Fixtures ----
 
-func accuracyAlerts(resolved bool) []*alerting.Alert {
-	de := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=DE",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.812 in country=DE",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DDE",
-			"runbook_url":   "https://runbooks.example/vigil/AccuracyDrop",
-		},
-		StartsAt:     t0.Add(5 * time.Minute),
-		GeneratorURL: "http://vigil.example:9780/api/v1/alerts?rule=AccuracyDrop",
-		Value:        0.81234, Threshold: 0.85,
-	}
-	fr := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=FR",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.79 in country=FR",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DFR",
-		},
-		StartsAt: t0.Add(20 * time.Minute),
-		Value:    0.79, Threshold: 0.85,
-	}
-	if resolved {
-		de.EndsAt = t0.Add(28 * time.Minute)
-		fr.EndsAt = t0.Add(28 * time.Minute)
-	}
-	return []*alerting.Alert{de, fr}
-}
+var accuracyAlerts = notifytest.AccuracyAlerts
 
-const groupKey = `{}/{severity="critical"}:{alertname="AccuracyDrop", model="fraud"}`
+const groupKey = notifytest.GroupKey
 
 func groupMsg(status alerting.Status, alerts []*alerting.Alert) *alerting.Message {
-	return &alerting.Message{
-		Receiver:    "pagerduty-oncall",
-		GroupKey:    groupKey,
-		Status:      status,
-		GroupLabels: map[string]string{"alertname": "AccuracyDrop", "model": "fraud"},
-		CommonLabels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "version": "v3", "severity": "critical", "team": "risk",
-		},
-		CommonAnnotations: map[string]string{},
-		Alerts:            alerts,
-		ExternalURL:       "http://vigil.example:9780",
-	}
-}
-
-// ---- Fake PagerDuty ----
-
-type request struct {
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	Body    json.RawMessage   `json:"body"`
-}
-
-type fakePD struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	respond func(w http.ResponseWriter, r *http.Request, body []byte) bool
-}
-
-func newFakePD(t *testing.T) *fakePD {
-	f := &fakePD{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rec := request{Method: r.Method, Path: r.URL.Path, Headers: map[string]string{}, Body: body}
-		for _, h := range []string{"Content-Type", "Accept", "User-Agent", "Authorization"} {
-			if v := r.Header.Get(h); v != "" {
-				rec.Headers[h] = v
-			}
-		}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, rec)
-		respond := f.respond
-		f.mu.Unlock()
-		if respond != nil && respond(w, r, body) {
-			return
-		}
-		var ev struct {
-			DedupKey string `json:"dedup_key"`
-		}
-		_ = json.Unmarshal(body, &ev)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		fmt.Fprintf(w, `{"status":"success","message":"Event processed","dedup_key":%q}`, ev.DedupKey)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakePD) take() []request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.reqs
-	f.reqs = nil
-	return r
-}
-
-func checkGolden(t *testing.T, name string, reqs []request) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(reqs))
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create it")
-	require.Equal(t, string(want), buf.String())
+	return notifytest.GroupMsg("pagerduty-oncall", status, alerts)
 }
 
 type env struct {
-	fake *fakePD
+	fake *notifytest.Server
 	n    *Notifier
 	logs *bytes.Buffer
 }
 
+// newEnv starts a fake Events API that accepts every event, as PagerDuty answers.
 func newEnv(t *testing.T, mod func(c *Config), client *http.Client) *env {
 	t.Helper()
-	fake := newFakePD(t)
+	fake := notifytest.NewServer(t, notifytest.ServerOptions{
+		Headers: []string{"Content-Type", "Accept", "User-Agent", "Authorization"},
+		Answer: func(w http.ResponseWriter, _ *http.Request, body []byte, _ int) {
+			var ev struct {
+				DedupKey string `json:"dedup_key"`
+			}
+			_ = json.Unmarshal(body, &ev)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprintf(w, `{"status":"success","message":"Event processed","dedup_key":%q}`, ev.DedupKey)
+		},
+	})
 	c := DefaultConfig()
 	c.RoutingKey = routingKey
 	if mod != nil {
 		mod(&c)
 	}
-	logs := &bytes.Buffer{}
-	n, err := New(c, Options{
-		URL:        fake.srv.URL + "/v2/enqueue",
-		HTTPClient: client,
-		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:        func() time.Time { return now },
-	})
+	logger, logs := notifytest.Logger()
+	n, err := New(c, Options{URL: fake.URL + "/v2/enqueue", HTTPClient: client, Logger: logger, Now: func() time.Time { return now }})
 	require.NoError(t, err)
 	return &env{fake: fake, n: n, logs: logs}
 }
@@ -183,13 +72,10 @@ func newEnv(t *testing.T, mod func(c *Config), client *http.Client) *env {
 // assertNoSecret: the routing key is in no error and no log line.
 func (e *env) assertNoSecret(t *testing.T, err error) {
 	t.Helper()
-	if err != nil {
-		require.NotContains(t, err.Error(), routingKey)
-	}
-	require.NotContains(t, e.logs.String(), routingKey)
+	notifytest.RequireNoSecret(t, err, e.logs.String(), routingKey)
 }
 
-func dedupKeyOf(t *testing.T, r request) string {
+func dedupKeyOf(t *testing.T, r notifytest.Request) string {
 	var ev struct {
 		DedupKey string `json:"dedup_key"`
 	}
@@ -233,14 +119,16 @@ func TestEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			e := newEnv(t, tt.cfg, nil)
+			before := notifytest.Clone(tt.msg)
 			state, err := e.n.Notify(t.Context(), tt.msg)
 			require.NoError(t, err)
 			require.Nil(t, state)
-			reqs := e.fake.take()
+			notifytest.RequireUnchanged(t, before, tt.msg)
+			reqs := e.fake.Take()
 			require.Len(t, reqs, 1)
 			require.Equal(t, "/v2/enqueue", reqs[0].Path)
 			require.NotContains(t, reqs[0].Headers, "Authorization", "the Events API takes the key in the body only")
-			checkGolden(t, tt.golden, reqs)
+			notifytest.Golden(t, tt.golden, reqs, *update)
 			e.assertNoSecret(t, nil)
 		})
 	}
@@ -252,12 +140,12 @@ func TestDedupKeyStable(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 	require.NoError(t, err)
-	trigger := dedupKeyOf(t, e.fake.take()[0])
+	trigger := dedupKeyOf(t, e.fake.Take()[0])
 
 	restarted := newEnv(t, nil, nil)
 	_, err = restarted.n.Notify(t.Context(), groupMsg(alerting.StatusResolved, accuracyAlerts(true)))
 	require.NoError(t, err)
-	resolve := dedupKeyOf(t, restarted.fake.take()[0])
+	resolve := dedupKeyOf(t, restarted.fake.Take()[0])
 
 	require.Equal(t, trigger, resolve)
 	// Pinned: a change here re-pages every open incident after an upgrade.
@@ -300,7 +188,7 @@ func TestSeverity(t *testing.T) {
 			var ev struct {
 				Payload struct{ Severity string } `json:"payload"`
 			}
-			require.NoError(t, json.Unmarshal(e.fake.take()[0].Body, &ev))
+			require.NoError(t, json.Unmarshal(e.fake.Take()[0].Body, &ev))
 			require.Equal(t, tt.want, ev.Payload.Severity)
 		})
 	}
@@ -309,7 +197,7 @@ func TestSeverity(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Severity = "{{ .CommonLabels.team }}" }, nil)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 	require.NoError(t, err)
-	require.Contains(t, string(e.fake.take()[0].Body), `"severity":"error"`)
+	require.Contains(t, string(e.fake.Take()[0].Body), `"severity":"error"`)
 	require.Contains(t, e.logs.String(), "unknown severity")
 }
 
@@ -322,7 +210,7 @@ func TestSummaryTruncated(t *testing.T) {
 	var ev struct {
 		Payload struct{ Summary string } `json:"payload"`
 	}
-	require.NoError(t, json.Unmarshal(e.fake.take()[0].Body, &ev))
+	require.NoError(t, json.Unmarshal(e.fake.Take()[0].Body, &ev))
 	require.Equal(t, 1024, utf8.RuneCountInString(ev.Payload.Summary))
 	require.True(t, strings.HasPrefix(ev.Payload.Summary, "[FIRING:2] AccuracyDrop · fraud: ää"))
 	require.True(t, strings.HasSuffix(ev.Payload.Summary, "ä…"))
@@ -339,7 +227,7 @@ func TestEventSizeLimit(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, alerts))
 	require.NoError(t, err)
-	body := e.fake.take()[0].Body
+	body := e.fake.Take()[0].Body
 	require.LessOrEqual(t, len(body), maxEventBytes)
 	var ev struct {
 		Payload struct {
@@ -361,7 +249,7 @@ func TestSendResolvedOff(t *testing.T) {
 	state, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusResolved, accuracyAlerts(true)))
 	require.NoError(t, err)
 	require.Nil(t, state)
-	require.Empty(t, e.fake.take())
+	require.Empty(t, e.fake.Take())
 }
 
 func TestNoGroupKey(t *testing.T) {
@@ -370,24 +258,16 @@ func TestNoGroupKey(t *testing.T) {
 	m.GroupKey = ""
 	_, err := e.n.Notify(t.Context(), m)
 	require.ErrorContains(t, err, "no group key")
-	require.Empty(t, e.fake.take())
+	require.Empty(t, e.fake.Take())
 }
 
 func TestErrors(t *testing.T) {
 	httpDate := now.Add(45 * time.Second).Format(http.TimeFormat)
-	status := func(code int, header, body string) func(w http.ResponseWriter, r *http.Request, b []byte) bool {
-		return func(w http.ResponseWriter, r *http.Request, _ []byte) bool {
-			if header != "" {
-				w.Header().Set("Retry-After", header)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(code)
-			_, _ = io.WriteString(w, body)
-			return true
-		}
+	status := func(code int, retryAfter, body string) notifytest.Responder {
+		return notifytest.Reply(code, body, "Retry-After", retryAfter, "Content-Type", "application/json")
 	}
 	// The peer echoing the routing key must not leak it.
-	echo := func(w http.ResponseWriter, r *http.Request, b []byte) bool {
+	echo := func(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprintf(w, `{"status":"invalid event","message":"Event object is invalid","errors":["unknown routing_key %s"]}`, routingKey)
@@ -395,7 +275,7 @@ func TestErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		respond   func(w http.ResponseWriter, r *http.Request, b []byte) bool
+		respond   notifytest.Responder
 		retryable bool
 		after     time.Duration
 		err       string
@@ -415,12 +295,10 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil, nil)
-			e.fake.respond = tt.respond
+			e.fake.Respond(tt.respond)
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 			require.Error(t, err)
-			after, retryable := alerting.IsRetryable(err)
-			require.Equal(t, tt.retryable, retryable, "%v", err)
-			require.Equal(t, tt.after, after)
+			notifytest.RequireRetry(t, err, tt.retryable, tt.after)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 			}
@@ -431,11 +309,7 @@ func TestErrors(t *testing.T) {
 
 func TestAcceptedWithOddAnswer(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.respond = func(w http.ResponseWriter, r *http.Request, b []byte) bool {
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = io.WriteString(w, "accepted")
-		return true
-	}
+	e.fake.Respond(notifytest.Reply(http.StatusAccepted, "accepted"))
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 	require.NoError(t, err)
 	require.Contains(t, e.logs.String(), "unreadable answer")
@@ -443,30 +317,19 @@ func TestAcceptedWithOddAnswer(t *testing.T) {
 }
 
 func TestHang(t *testing.T) {
-	release := make(chan struct{})
 	e := newEnv(t, nil, &http.Client{Timeout: 200 * time.Millisecond})
-	e.fake.respond = func(w http.ResponseWriter, r *http.Request, b []byte) bool {
-		select {
-		case <-r.Context().Done():
-		case <-release:
-		}
-		return true
-	}
-	t.Cleanup(func() { close(release) })
+	e.fake.Hang(t)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	after, retryable := alerting.IsRetryable(err)
-	require.True(t, retryable, "%v", err)
-	require.Zero(t, after)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.Regexp(t, `deadline exceeded|Client\.Timeout exceeded`, err.Error())
 	e.assertNoSecret(t, err)
 }
 
 func TestTransportErrors(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.srv.Close()
+	e.fake.Close()
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable := alerting.IsRetryable(err)
-	require.True(t, retryable, "%v", err)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorContains(t, err, `pagerduty: Post "http://127.0.0.1`)
 	require.ErrorContains(t, err, `/v2/enqueue": dial tcp`)
 	e.assertNoSecret(t, err)
@@ -475,8 +338,7 @@ func TestTransportErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err = e.n.Notify(ctx, groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable = alerting.IsRetryable(err)
-	require.True(t, retryable)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
@@ -487,15 +349,5 @@ func TestTemplateErrorAtSend(t *testing.T) {
 	require.ErrorContains(t, err, "pagerduty details.first template")
 	_, retryable := alerting.IsRetryable(err)
 	require.False(t, retryable)
-	require.Empty(t, e.fake.take())
-}
-
-func TestWithTimeout(t *testing.T) {
-	require.Equal(t, DefaultTimeout, withTimeout(nil).Timeout)
-	mine := &http.Client{}
-	got := withTimeout(mine)
-	require.Equal(t, DefaultTimeout, got.Timeout)
-	require.Zero(t, mine.Timeout, "the caller's client is not changed")
-	short := &http.Client{Timeout: time.Second}
-	require.Same(t, short, withTimeout(short))
+	require.Empty(t, e.fake.Take())
 }

@@ -1,21 +1,9 @@
 package slack
 
 import (
-	"bytes"
-	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
-	"text/template"
-	"time"
 
-	"github.com/vigilml/vigil/alerting"
-	"go.yaml.in/yaml/v3"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil"
 )
 
 // Config is one entry of a receiver's slack_configs. It posts either through an incoming
@@ -66,37 +54,14 @@ func DefaultConfig() Config {
 func (c *Config) UnmarshalYAML(unmarshal func(any) error) error {
 	*c = DefaultConfig()
 	type slackConfig Config // no methods: plain decoding, strictness kept
-	if err := unmarshal((*slackConfig)(c)); err != nil {
-		return err
-	}
-	if err := c.validate(); err != nil {
-		// A func-style unmarshaler cannot see its node, but a map of nodes keeps each
-		// value's line.
-		var lines map[string]yaml.Node
-		_ = unmarshal(&lines)
-		return lineError(lines, err)
-	}
-	return nil
+	return notifyutil.UnmarshalConfig(unmarshal, (*slackConfig)(c), c.validate)
 }
 
 // Load decodes and validates one slack config (the YAML of one slack_configs entry).
 // Secrets are not resolved here: New expands ${ENV} and reads the *_file fields.
 func Load(data []byte) (*Config, error) {
 	cfg := DefaultConfig()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty slack config: one of api_url, api_url_file, token and token_file is required")
-		}
-		return nil, cleanYAMLError(err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("more than one YAML document")
-	}
-	// A null document decodes without calling UnmarshalYAML: validate here too.
-	if err := cfg.validate(); err != nil {
+	if err := notifyutil.Load(data, &cfg, cfg.validate, "empty slack config: one of api_url, api_url_file, token and token_file is required"); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
@@ -114,44 +79,35 @@ func (c *Config) validate() error {
 	}
 	switch {
 	case set == 0:
-		return fieldErr("api_url", "one of api_url, api_url_file, token and token_file is required")
+		return notifyutil.FieldErr("api_url", "one of api_url, api_url_file, token and token_file is required")
 	case set > 1:
 		field := "api_url"
 		if c.Bot() {
 			field = "token"
 		}
-		return fieldErr(field, "at most one of api_url, api_url_file, token and token_file may be set")
+		return notifyutil.FieldErr(field, "at most one of api_url, api_url_file, token and token_file may be set")
 	}
-	if c.APIURL != "" && !envRE.MatchString(string(c.APIURL)) {
-		if err := checkWebhookURL(string(c.APIURL)); err != nil {
-			return fieldErr("api_url", "%w", err)
+	if c.APIURL != "" && !notifyutil.HasEnv(string(c.APIURL)) {
+		if err := notifyutil.CheckSecretURL(string(c.APIURL)); err != nil {
+			return notifyutil.FieldErr("api_url", "%w", err)
 		}
 	}
 	if c.Bot() && c.Channel == "" {
-		return fieldErr("channel", "is required with token or token_file")
+		return notifyutil.FieldErr("channel", "is required with token or token_file")
 	}
 	if c.IconEmoji != "" && c.IconURL != "" {
-		return fieldErr("icon_url", "at most one of icon_emoji and icon_url may be set")
+		return notifyutil.FieldErr("icon_url", "at most one of icon_emoji and icon_url may be set")
 	}
 	if c.IconURL != "" {
 		if u, err := url.Parse(c.IconURL); err != nil || !u.IsAbs() {
-			return fieldErr("icon_url", "%q is not an absolute URL", c.IconURL)
+			return notifyutil.FieldErr("icon_url", "%q is not an absolute URL", c.IconURL)
 		}
 	}
-	if _, err := parseTemplate("title", c.Title); err != nil {
-		return fieldErr("title", "%w", err)
+	if _, err := notifyutil.ParseTemplate("title", c.Title); err != nil {
+		return notifyutil.FieldErr("title", "%w", err)
 	}
-	if _, err := parseTemplate("text", c.Text); err != nil {
-		return fieldErr("text", "%w", err)
-	}
-	return nil
-}
-
-// checkWebhookURL checks a webhook URL without ever quoting it: its path is the secret.
-func checkWebhookURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return errors.New("is not an absolute http(s) URL (value not shown: it is a secret)")
+	if _, err := notifyutil.ParseTemplate("text", c.Text); err != nil {
+		return notifyutil.FieldErr("text", "%w", err)
 	}
 	return nil
 }
@@ -161,170 +117,8 @@ func checkWebhookURL(s string) error {
 // .ExternalURL, .Digest) and its alerts split by state at the time of sending. Templates
 // also get the functions upper, lower, join (sep, list), value (a number as messages show
 // it) and duration (a time.Duration as messages show it). A missing map key is empty.
-type TemplateData struct {
-	*alerting.Message
-	FiringAlerts   []*alerting.Alert
-	ResolvedAlerts []*alerting.Alert
-}
-
-var templateFuncs = template.FuncMap{
-	"upper":    strings.ToUpper,
-	"lower":    strings.ToLower,
-	"join":     func(sep string, s []string) string { return strings.Join(s, sep) },
-	"value":    formatValue,
-	"duration": humanizeDuration,
-}
-
-// parseTemplate parses text and runs it once over a sample message so that a reference to
-// a field that does not exist fails at load, not at 3 a.m. An empty text gives nil.
-func parseTemplate(name, text string) (*template.Template, error) {
-	if text == "" {
-		return nil, nil
-	}
-	t, err := template.New(name).Funcs(templateFuncs).Option("missingkey=zero").Parse(text)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.Execute(io.Discard, sampleData()); err != nil {
-		return nil, err
-	}
-	return t, nil
-}
-
-func sampleData() TemplateData {
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	a := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "feature": "amount",
-			"segment": "country=DE", "version": "v3", "severity": "critical",
-		},
-		Annotations: map[string]string{
-			"summary": "fraud accuracy is 0.812", "dashboard_url": "https://grafana.example/d/x",
-			"runbook_url": "https://runbooks.example/accuracy",
-		},
-		StartsAt: start, Value: 0.812, Threshold: 0.85,
-	}
-	m := &alerting.Message{
-		Receiver: "sample", GroupKey: "{}:{alertname=\"AccuracyDrop\"}", Status: alerting.StatusFiring,
-		GroupLabels: map[string]string{"alertname": "AccuracyDrop"}, CommonLabels: a.Labels,
-		CommonAnnotations: a.Annotations, Alerts: []*alerting.Alert{a}, ExternalURL: "http://vigil.example:9780",
-	}
-	return TemplateData{Message: m, FiringAlerts: m.Alerts}
-}
-
-// fieldError is a validation error about one key of the config.
-type fieldError struct {
-	field string
-	err   error
-}
-
-// Error names the key, then the problem.
-func (e *fieldError) Error() string { return e.field + ": " + e.err.Error() }
-
-// Unwrap returns the problem.
-func (e *fieldError) Unwrap() error { return e.err }
-
-func fieldErr(field, format string, args ...any) error {
-	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
-}
-
-// lineError turns a validation error into a YAML type error naming the line of the key it
-// is about (or the mapping's first line), the form the root config loader reports.
-func lineError(nodes map[string]yaml.Node, err error) error {
-	line := 0
-	for _, n := range nodes {
-		if line == 0 || n.Line < line {
-			line = n.Line
-		}
-	}
-	var fe *fieldError
-	if errors.As(err, &fe) {
-		if n, ok := nodes[fe.field]; ok {
-			line = n.Line
-		}
-	}
-	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", line, err)}}
-}
-
-var typeNameRE = regexp.MustCompile(` in type [\w.]+`)
-
-// cleanYAMLError drops Go type names, which a user cannot act on, from YAML errors.
-func cleanYAMLError(err error) error {
-	return errors.New(typeNameRE.ReplaceAllString(strings.TrimPrefix(err.Error(), "yaml: "), ""))
-}
+type TemplateData = notifyutil.TemplateData
 
 // Secret is a config value that must never be shown: it prints, marshals and logs as
 // "<secret>". Reveal returns the value where it is used.
-type Secret string
-
-const secretMask = "<secret>"
-
-// String implements fmt.Stringer.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return secretMask
-}
-
-// GoString implements fmt.GoStringer, so %#v hides it too.
-func (s Secret) GoString() string { return s.String() }
-
-// MarshalYAML implements yaml.Marshaler.
-func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
-
-// MarshalJSON implements json.Marshaler.
-func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }
-
-// LogValue implements slog.LogValuer.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// Reveal returns the secret's value.
-func (s Secret) Reveal() string { return string(s) }
-
-var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// expandEnv replaces ${VAR} with the environment's value; an unset variable is an error
-// that names the variable (never the value).
-func expandEnv(s string) (string, error) {
-	var missing []string
-	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[2 : len(m)-1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
-
-// resolveSecret returns the value of a secret field or of its *_file twin (a path relative
-// to baseDir), with ${ENV} expanded in the inline form.
-func resolveSecret(field string, inline Secret, file, baseDir string) (string, error) {
-	if file != "" {
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(baseDir, file)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("%s_file: %w", field, err)
-		}
-		v := strings.TrimSpace(string(b))
-		if v == "" {
-			return "", fmt.Errorf("%s_file: file %s is empty", field, file)
-		}
-		return v, nil
-	}
-	v, err := expandEnv(string(inline))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", field, err)
-	}
-	if v == "" {
-		return "", fmt.Errorf("%s: is empty", field)
-	}
-	return v, nil
-}
+type Secret = notifyutil.Secret

@@ -11,24 +11,20 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"text/template"
 	"time"
-	"unicode/utf8"
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil"
 )
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil.
@@ -51,7 +47,6 @@ const (
 	maxAlertsShown  = 10
 	maxGroupsShown  = 20
 	maxLinesInGroup = 10
-	maxErrorBody    = 1 << 10
 )
 
 // Options are what New needs besides the config.
@@ -82,8 +77,8 @@ type Notifier struct {
 	text       *template.Template
 	logger     *slog.Logger
 	now        func() time.Time
-	// redact maps each secret string to what errors show instead.
-	redact []string
+	// redact hides the token or the webhook URL in errors.
+	redact notifyutil.Redactor
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -102,12 +97,12 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	n.client = recordingClient(withTimeout(opts.HTTPClient))
-	n.title, _ = parseTemplate("title", cfg.Title)
-	n.text, _ = parseTemplate("text", cfg.Text)
+	n.client = notifyutil.RecordingClient(notifyutil.WithTimeout(opts.HTTPClient, DefaultTimeout))
+	n.title, _ = notifyutil.ParseTemplate("title", cfg.Title)
+	n.text, _ = notifyutil.ParseTemplate("text", cfg.Text)
 
 	if cfg.Bot() {
-		token, err := resolveSecret("token", cfg.Token, cfg.TokenFile, opts.BaseDir)
+		token, err := notifyutil.ResolveSecret("token", cfg.Token, cfg.TokenFile, opts.BaseDir)
 		if err != nil {
 			return nil, err
 		}
@@ -119,18 +114,18 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 			api += "/"
 		}
 		n.api = slackapi.New(token, slackapi.OptionAPIURL(api), slackapi.OptionHTTPClient(n.client))
-		n.redact = []string{token, secretMask}
+		n.redact = notifyutil.NewRedactor(token)
 		return n, nil
 	}
-	u, err := resolveSecret("api_url", cfg.APIURL, cfg.APIURLFile, opts.BaseDir)
+	u, err := notifyutil.ResolveSecret("api_url", cfg.APIURL, cfg.APIURLFile, opts.BaseDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkWebhookURL(u); err != nil {
+	if err := notifyutil.CheckSecretURL(u); err != nil {
 		return nil, fmt.Errorf("api_url: %w", err)
 	}
 	n.webhookURL = Secret(u)
-	n.redact = secretsOfURL(u)
+	n.redact = notifyutil.Redactor{}.WithURL(u)
 	return n, nil
 }
 
@@ -138,32 +133,11 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 // slack_configs entry with decode (strictly, defaults set, validated) and calls New with
 // opts.
 func Build(opts Options) func(decode func(any) error) (alerting.Notifier, error) {
-	return func(decode func(any) error) (alerting.Notifier, error) {
-		cfg := DefaultConfig()
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		n, err := New(cfg, opts)
-		if err != nil {
-			return nil, err // a nil interface, not a nil *Notifier
-		}
-		return n, nil
-	}
+	return notifyutil.Build(DefaultConfig, func(c Config) (*Notifier, error) { return New(c, opts) })
 }
 
-// withTimeout returns c, or a copy of it with DefaultTimeout when it has no timeout (or a
-// new client when c is nil).
-func withTimeout(c *http.Client) *http.Client {
-	if c == nil {
-		return &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.Timeout > 0 {
-		return c
-	}
-	cc := *c
-	cc.Timeout = DefaultTimeout
-	return &cc
-}
+// SendResolved implements alerting.ResolvedSender: it reports the config's send_resolved.
+func (n *Notifier) SendResolved() bool { return n.cfg.SendResolved }
 
 // Notify sends m. In webhook mode it returns no state; in bot mode it returns the channel
 // and ts of the group's first message and the status sent (see Config).
@@ -200,8 +174,8 @@ func (n *Notifier) postWebhook(ctx context.Context, msg *message) error {
 		Text:      msg.fallback,
 		Blocks:    &slackapi.Blocks{BlockSet: msg.blocks},
 	}
-	x := &exchange{}
-	err := slackapi.PostWebhookCustomHTTPContext(context.WithValue(ctx, exchangeKey{}, x), n.webhookURL.Reveal(), n.client, wm)
+	rctx, x := notifyutil.Record(ctx)
+	err := slackapi.PostWebhookCustomHTTPContext(rctx, n.webhookURL.Reveal(), n.client, wm)
 	if err != nil {
 		return n.classify("slack webhook", err, x)
 	}
@@ -261,8 +235,8 @@ func (n *Notifier) notifyBot(ctx context.Context, m *alerting.Message, full *mes
 
 // postNew posts a top-level message and makes it the group's anchor.
 func (n *Notifier) postNew(ctx context.Context, m *alerting.Message, full *message) (map[string]string, error) {
-	x := &exchange{}
-	channel, ts, err := n.api.PostMessageContext(context.WithValue(ctx, exchangeKey{}, x), n.cfg.Channel, n.msgOptions(full, "")...)
+	rctx, x := notifyutil.Record(ctx)
+	channel, ts, err := n.api.PostMessageContext(rctx, n.cfg.Channel, n.msgOptions(full, "")...)
 	if err != nil {
 		return nil, n.classify("chat.postMessage", err, x)
 	}
@@ -271,14 +245,14 @@ func (n *Notifier) postNew(ctx context.Context, m *alerting.Message, full *messa
 }
 
 func (n *Notifier) post(ctx context.Context, channel, threadTS string, msg *message) error {
-	x := &exchange{}
-	_, _, err := n.api.PostMessageContext(context.WithValue(ctx, exchangeKey{}, x), channel, n.msgOptions(msg, threadTS)...)
+	rctx, x := notifyutil.Record(ctx)
+	_, _, err := n.api.PostMessageContext(rctx, channel, n.msgOptions(msg, threadTS)...)
 	return n.classify("chat.postMessage", err, x)
 }
 
 func (n *Notifier) update(ctx context.Context, channel, ts string, msg *message) error {
-	x := &exchange{}
-	_, _, _, err := n.api.UpdateMessageContext(context.WithValue(ctx, exchangeKey{}, x), channel, ts,
+	rctx, x := notifyutil.Record(ctx)
+	_, _, _, err := n.api.UpdateMessageContext(rctx, channel, ts,
 		slackapi.MsgOptionText(msg.fallback, false), slackapi.MsgOptionBlocks(msg.blocks...))
 	return n.classify("chat.update", err, x)
 }
@@ -312,10 +286,10 @@ type message struct {
 // render builds the full message for m: a header, the optional text, then one section per
 // alert (or, for a digest, one per group).
 func (n *Notifier) render(m *alerting.Message, now time.Time) (*message, error) {
-	data := templateData(m, now)
+	data := notifyutil.NewTemplateData(m, now)
 	header := headerText(m, now)
 	if n.title != nil {
-		s, err := execute(n.title, data)
+		s, err := notifyutil.Execute("slack", n.title, data)
 		if err != nil {
 			return nil, err
 		}
@@ -324,14 +298,14 @@ func (n *Notifier) render(m *alerting.Message, now time.Time) (*message, error) 
 		}
 	}
 	msg := &message{fallback: fallbackText(m, header)}
-	msg.blocks = append(msg.blocks, slackapi.NewHeaderBlock(plain(truncate(header, maxHeaderRunes))))
+	msg.blocks = append(msg.blocks, slackapi.NewHeaderBlock(plain(notifyutil.Truncate(header, maxHeaderRunes))))
 	if n.text != nil {
-		s, err := execute(n.text, data)
+		s, err := notifyutil.Execute("slack", n.text, data)
 		if err != nil {
 			return nil, err
 		}
 		if s = strings.TrimSpace(s); s != "" {
-			msg.blocks = append(msg.blocks, slackapi.NewSectionBlock(mrkdwn(truncate(s, maxTextRunes)), nil, nil))
+			msg.blocks = append(msg.blocks, slackapi.NewSectionBlock(mrkdwn(notifyutil.Truncate(s, maxTextRunes)), nil, nil))
 		}
 	}
 	if m.Digest {
@@ -349,7 +323,7 @@ func (n *Notifier) renderReply(m *alerting.Message, now time.Time) *message {
 	var b strings.Builder
 	b.WriteString("*" + esc(head) + "*")
 	alerts := ordered(m.Alerts, now)
-	withName := common(m, "alertname") == "" || common(m, "model") == ""
+	withName := notifyutil.Common(m, "alertname") == "" || notifyutil.Common(m, "model") == ""
 	for i, a := range alerts {
 		if i == maxLinesInGroup {
 			fmt.Fprintf(&b, "\n…and %d more", len(alerts)-i)
@@ -358,29 +332,9 @@ func (n *Notifier) renderReply(m *alerting.Message, now time.Time) *message {
 		b.WriteString("\n" + alertLine(a, now, withName))
 	}
 	return &message{
-		blocks:   []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(truncate(b.String(), maxTextRunes)), nil, nil)},
+		blocks:   []slackapi.Block{slackapi.NewSectionBlock(mrkdwn(notifyutil.Truncate(b.String(), maxTextRunes)), nil, nil)},
 		fallback: fallbackText(m, head),
 	}
-}
-
-func templateData(m *alerting.Message, now time.Time) TemplateData {
-	d := TemplateData{Message: m}
-	for _, a := range m.Alerts {
-		if a.Resolved(now) {
-			d.ResolvedAlerts = append(d.ResolvedAlerts, a)
-		} else {
-			d.FiringAlerts = append(d.FiringAlerts, a)
-		}
-	}
-	return d
-}
-
-func execute(t *template.Template, data TemplateData) (string, error) {
-	var b strings.Builder
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("slack %s template: %w", t.Name(), err)
-	}
-	return b.String(), nil
 }
 
 // headerText is "🔴 FIRING: AccuracyDrop · fraud", with the number of firing alerts when
@@ -396,7 +350,7 @@ func headerText(m *alerting.Message, now time.Time) string {
 		groups := groupAlerts(m.Alerts)
 		return fmt.Sprintf("%s %s: %d alert groups, %d alerts firing", emoji, status, len(groups), firing)
 	}
-	subject := strings.Join(nonEmpty(common(m, "alertname"), common(m, "model")), " · ")
+	subject := strings.Join(notifyutil.NonEmpty(notifyutil.Common(m, "alertname"), notifyutil.Common(m, "model")), " · ")
 	if subject == "" {
 		subject = fmt.Sprintf("%d alerts", len(m.Alerts))
 	}
@@ -411,7 +365,7 @@ func fallbackText(m *alerting.Message, header string) string {
 	if sum := m.CommonAnnotations["summary"]; sum != "" && !m.Digest {
 		s += " — " + sum
 	}
-	return truncate(s, maxTextRunes)
+	return notifyutil.Truncate(s, maxTextRunes)
 }
 
 // alertBlocks shows each alert (firing ones first): a section with its summary and
@@ -427,7 +381,7 @@ func alertBlocks(m *alerting.Message, now time.Time) []slackapi.Block {
 		if i > 0 {
 			blocks = append(blocks, slackapi.NewDividerBlock())
 		}
-		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(truncate(alertTitle(a, now), maxTextRunes)), alertFields(a, now), nil))
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(notifyutil.Truncate(alertTitle(a, now), maxTextRunes)), alertFields(a, now), nil))
 		if btns := buttons(a, i); len(btns) > 0 {
 			blocks = append(blocks, slackapi.NewActionBlock("", btns...))
 		}
@@ -438,7 +392,7 @@ func alertBlocks(m *alerting.Message, now time.Time) []slackapi.Block {
 func alertTitle(a *alerting.Alert, now time.Time) string {
 	title := a.Annotations["summary"]
 	if title == "" {
-		title = strings.Join(nonEmpty(a.Labels["alertname"], a.Labels["model"]), " on ")
+		title = strings.Join(notifyutil.NonEmpty(a.Labels["alertname"], a.Labels["model"]), " on ")
 	}
 	s := "*" + esc(title) + "*"
 	if a.Resolved(now) {
@@ -454,7 +408,7 @@ func alertFields(a *alerting.Alert, now time.Time) []*slackapi.TextBlockObject {
 	var fields []*slackapi.TextBlockObject
 	add := func(name, value string) {
 		if value != "" {
-			fields = append(fields, mrkdwn(truncate("*"+name+"*\n"+value, maxFieldRunes)))
+			fields = append(fields, mrkdwn(notifyutil.Truncate("*"+name+"*\n"+value, maxFieldRunes)))
 		}
 	}
 	add("Model", esc(a.Labels["model"]))
@@ -462,23 +416,14 @@ func alertFields(a *alerting.Alert, now time.Time) []*slackapi.TextBlockObject {
 	add("Feature", esc(a.Labels["feature"]))
 	add("Segment", esc(a.Labels["segment"]))
 	if a.Resolved(now) {
-		add("Last value", valueText(a))
-		add("Fired for", humanizeDuration(a.EndsAt.Sub(a.StartsAt)))
+		add("Last value", notifyutil.ValueText(a))
+		add("Fired for", notifyutil.HumanizeDuration(a.EndsAt.Sub(a.StartsAt)))
 	} else {
-		add("Value", valueText(a))
-		add("Firing for", humanizeDuration(now.Sub(a.StartsAt)))
+		add("Value", notifyutil.ValueText(a))
+		add("Firing for", notifyutil.HumanizeDuration(now.Sub(a.StartsAt)))
 	}
 	add("Severity", esc(a.Labels["severity"]))
 	return fields
-}
-
-// valueText is "0.812 (threshold 0.85)". The contract carries no comparison operator, so
-// the message shows both numbers and the summary annotation says which way is bad.
-func valueText(a *alerting.Alert) string {
-	if math.IsNaN(a.Value) {
-		return "no data"
-	}
-	return formatValue(a.Value) + " (threshold " + formatValue(a.Threshold) + ")"
 }
 
 // buttons links an alert to its dashboard, runbook and source. Slack rejects a whole
@@ -547,7 +492,7 @@ func digestBlocks(m *alerting.Message, now time.Time) []slackapi.Block {
 			}
 			b.WriteString("\n" + alertLine(a, now, false))
 		}
-		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(truncate(b.String(), maxTextRunes)), nil, nil))
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(notifyutil.Truncate(b.String(), maxTextRunes)), nil, nil))
 	}
 	return blocks
 }
@@ -557,17 +502,17 @@ func digestBlocks(m *alerting.Message, now time.Time) []slackapi.Block {
 func alertLine(a *alerting.Alert, now time.Time, withName bool) string {
 	var parts []string
 	if withName {
-		parts = nonEmpty(a.Labels["alertname"], a.Labels["model"])
+		parts = notifyutil.NonEmpty(a.Labels["alertname"], a.Labels["model"])
 	}
-	parts = append(parts, nonEmpty(a.Labels["feature"], a.Labels["segment"], a.Labels["version"])...)
+	parts = append(parts, notifyutil.NonEmpty(a.Labels["feature"], a.Labels["segment"], a.Labels["version"])...)
 	if len(parts) == 0 {
-		parts = nonEmpty(a.Labels["model"])
+		parts = notifyutil.NonEmpty(a.Labels["model"])
 	}
-	s := "• " + esc(strings.Join(parts, " · ")) + ": " + valueText(a)
+	s := "• " + esc(strings.Join(parts, " · ")) + ": " + notifyutil.ValueText(a)
 	if a.Resolved(now) {
-		s += ", resolved after " + humanizeDuration(a.EndsAt.Sub(a.StartsAt))
+		s += ", resolved after " + notifyutil.HumanizeDuration(a.EndsAt.Sub(a.StartsAt))
 	} else {
-		s += ", firing for " + humanizeDuration(now.Sub(a.StartsAt))
+		s += ", firing for " + notifyutil.HumanizeDuration(now.Sub(a.StartsAt))
 	}
 	for _, l := range alertLinks(a) {
 		s += " · <" + escURL(l.url) + "|" + l.text + ">"
@@ -584,7 +529,7 @@ func groupAlerts(alerts []*alerting.Alert) []*group {
 	var out []*group
 	index := map[string]*group{}
 	for _, a := range alerts {
-		name := strings.Join(nonEmpty(a.Labels["alertname"], a.Labels["model"]), " · ")
+		name := strings.Join(notifyutil.NonEmpty(a.Labels["alertname"], a.Labels["model"]), " · ")
 		g := index[name]
 		if g == nil {
 			g = &group{name: name}
@@ -621,14 +566,6 @@ func ordered(alerts []*alerting.Alert, now time.Time) []*alerting.Alert {
 		return 1
 	})
 	return out
-}
-
-// common returns a label shared by the group's alerts, or "".
-func common(m *alerting.Message, name string) string {
-	if v := m.CommonLabels[name]; v != "" {
-		return v
-	}
-	return m.GroupLabels[name]
 }
 
 var severityRank = map[string]int{"critical": 3, "error": 3, "warning": 2, "info": 1}
@@ -682,119 +619,7 @@ func escURL(s string) string {
 	return strings.NewReplacer("|", "%7C", ">", "%3E", "<", "%3C").Replace(s)
 }
 
-func nonEmpty(s ...string) []string {
-	out := make([]string, 0, len(s))
-	for _, v := range s {
-		if v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// truncate cuts s to at most n runes, ending with "…" when cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
-// formatValue shows a number with about four significant digits: 0.8123, 12.35, 12346.
-func formatValue(v float64) string {
-	abs := math.Abs(v)
-	switch {
-	case math.IsNaN(v) || math.IsInf(v, 0):
-		return strconv.FormatFloat(v, 'g', -1, 64)
-	case v == math.Trunc(v) && abs < 1e15:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case abs >= 1e-3 && abs < 1e15:
-		prec := max(0, 3-int(math.Floor(math.Log10(abs))))
-		s := strconv.FormatFloat(v, 'f', prec, 64)
-		if strings.Contains(s, ".") {
-			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-		}
-		return s
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
-}
-
-// humanizeDuration shows a duration in at most its two largest units, stopping at a zero
-// unit: 45s, 25m 10s, 1h 5m, 2d 3h, 1d (for 1d 0h 5m).
-func humanizeDuration(d time.Duration) string {
-	d = d.Round(time.Second)
-	if d <= 0 {
-		return "0s"
-	}
-	units := []struct {
-		d    time.Duration
-		name string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}}
-	var parts []string
-	for _, u := range units {
-		v := d / u.d
-		if v == 0 {
-			if len(parts) > 0 {
-				break
-			}
-			continue
-		}
-		parts = append(parts, strconv.FormatInt(int64(v), 10)+u.name)
-		d -= v * u.d
-		if len(parts) == 2 {
-			break
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
 // ---- Errors ----
-
-type exchangeKey struct{}
-
-// exchange is what the recording transport saw of one request: the library's errors keep
-// neither Slack's error text nor Retry-After in HTTP-date form.
-type exchange struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
-}
-
-type recorder struct{ next http.RoundTripper }
-
-// RoundTrip records the status, headers and the start of a failed response's body for the
-// request's exchange, when the request carries one.
-func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := r.next.RoundTrip(req)
-	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
-	if x == nil {
-		return resp, err
-	}
-	if err != nil {
-		x.err = err
-		return resp, err
-	}
-	x.status, x.header = resp.StatusCode, resp.Header
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
-		x.body = b
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return resp, nil
-}
-
-func recordingClient(c *http.Client) *http.Client {
-	cc := *c
-	next := cc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	cc.Transport = recorder{next: next}
-	return &cc
-}
 
 // retryableSlackErrors are Web API errors (ok:false) worth another try.
 var retryableSlackErrors = map[string]bool{
@@ -803,37 +628,38 @@ var retryableSlackErrors = map[string]bool{
 }
 
 // classify turns a library error into a permanent error or an alerting.RetryableError,
-// with Slack's error text and without any secret.
-func (n *Notifier) classify(op string, err error, x *exchange) error {
+// with Slack's error text and without any secret. x is what the recording transport saw:
+// the library's errors keep neither Slack's error text nor Retry-After in HTTP-date form.
+func (n *Notifier) classify(op string, err error, x *notifyutil.Exchange) error {
 	if err == nil {
 		return nil
 	}
 	var rl *slackapi.RateLimitedError
 	var se slackapi.SlackErrorResponse
 	switch {
-	case x.err != nil:
-		return alerting.Retryable(n.scrubbed(op, transportError(err, n.api == nil)), 0)
-	case x.status == 0:
+	case x.Err != nil:
+		return alerting.Retryable(n.redact.Error(op, notifyutil.TransportError(err, n.api == nil)), 0)
+	case x.Status == 0:
 		// The request was never sent (it could not be built).
-		return n.scrubbed(op, err)
-	case x.status == http.StatusTooManyRequests:
-		after := retryAfter(x.header, n.now())
+		return n.redact.Error(op, err)
+	case x.Status == http.StatusTooManyRequests:
+		after := notifyutil.RetryAfter(x.Header, n.now())
 		if errors.As(err, &rl) && after == 0 {
 			after = rl.RetryAfter
 		}
-		return alerting.Retryable(n.scrubbed(op, fmt.Errorf("rate limited (429)%s", bodyText(x.body))), after)
-	case x.status >= 500:
-		return alerting.Retryable(n.scrubbed(op, fmt.Errorf("server error %d%s", x.status, bodyText(x.body))), retryAfter(x.header, n.now()))
-	case x.status >= 300:
-		return n.scrubbed(op, fmt.Errorf("rejected with %d%s", x.status, bodyText(x.body)))
+		return alerting.Retryable(n.redact.Error(op, fmt.Errorf("rate limited (429)%s", notifyutil.BodyText(x.Body))), after)
+	case x.Status >= 500:
+		return alerting.Retryable(n.redact.Error(op, fmt.Errorf("server error %d%s", x.Status, notifyutil.BodyText(x.Body))), notifyutil.RetryAfter(x.Header, n.now()))
+	case x.Status >= 300:
+		return n.redact.Error(op, fmt.Errorf("rejected with %d%s", x.Status, notifyutil.BodyText(x.Body)))
 	case errors.As(err, &se):
 		e := fmt.Errorf("slack error %q%s", se.Err, metadata(se))
 		if retryableSlackErrors[se.Err] {
-			return alerting.Retryable(n.scrubbed(op, e), retryAfter(x.header, n.now()))
+			return alerting.Retryable(n.redact.Error(op, e), notifyutil.RetryAfter(x.Header, n.now()))
 		}
-		return n.scrubbed(op, e)
+		return n.redact.Error(op, e)
 	}
-	return n.scrubbed(op, err)
+	return n.redact.Error(op, err)
 }
 
 func metadata(se slackapi.SlackErrorResponse) string {
@@ -844,107 +670,7 @@ func metadata(se slackapi.SlackErrorResponse) string {
 	return ": " + strings.Join(msgs, "; ")
 }
 
-// transportError rewrites a *url.Error without the library's wrapping and, when hideURL
-// is set, without its URL's path (a webhook's secret).
-func transportError(err error, hideURL bool) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		u, perr := url.Parse(ue.URL)
-		where := "(url not shown)"
-		switch {
-		case perr == nil && !hideURL:
-			where = u.Redacted()
-		case perr == nil && u.Host != "":
-			where = u.Scheme + "://" + u.Host + "/" + secretMask
-		}
-		return &scrubError{msg: ue.Op + " " + where + ": " + ue.Err.Error(), cause: ctxErr(err)}
-	}
-	return err
-}
-
-func ctxErr(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-// scrubError is an error message with every secret replaced. It unwraps only to a context
-// error, never to the original error, whose text may hold the secret.
-type scrubError struct {
-	msg   string
-	cause error
-}
-
-// Error returns the scrubbed message.
-func (e *scrubError) Error() string { return e.msg }
-
-// Unwrap returns the context error behind the failure, if any.
-func (e *scrubError) Unwrap() error { return e.cause }
-
-func (n *Notifier) scrubbed(op string, err error) error {
-	msg := op + ": " + err.Error()
-	for i := 0; i+1 < len(n.redact); i += 2 {
-		if n.redact[i] != "" {
-			msg = strings.ReplaceAll(msg, n.redact[i], n.redact[i+1])
-		}
-	}
-	return &scrubError{msg: msg, cause: ctxErr(err)}
-}
-
-// secretsOfURL lists, as (secret, replacement) pairs, the forms in which a webhook URL may
-// appear in an error: whole, and its path and query, the part that carries the secret.
-func secretsOfURL(s string) []string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return []string{s, secretMask}
-	}
-	shown := u.Scheme + "://" + u.Host + "/" + secretMask
-	out := []string{s, shown}
-	if p := u.RequestURI(); len(p) > 1 {
-		out = append(out, strings.TrimPrefix(p, "/"), secretMask)
-	}
-	if u.User != nil {
-		out = append(out, u.User.String(), secretMask)
-	}
-	return out
-}
-
 func isRetryable(err error) bool {
 	_, ok := alerting.IsRetryable(err)
 	return ok
-}
-
-// bodyText is ": <peer's text>", trimmed and bounded, or "".
-func bodyText(b []byte) string {
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "�"))
-	if s == "" {
-		return ""
-	}
-	if len(s) > maxErrorBody {
-		s = s[:maxErrorBody] + "…"
-	}
-	return ": " + s
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or
-// unreadable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }

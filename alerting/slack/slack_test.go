@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -614,31 +613,4 @@ func TestTemplateErrorAtSend(t *testing.T) {
 	_, retryable := alerting.IsRetryable(err)
 	require.False(t, retryable)
 	require.Empty(t, e.fake.take())
-}
-
-func TestHumanize(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		-time.Second: "0s", 0: "0s", 400 * time.Millisecond: "0s", 45 * time.Second: "45s",
-		25*time.Minute + 10*time.Second: "25m 10s", 25 * time.Minute: "25m", time.Hour + 5*time.Minute + 9*time.Second: "1h 5m",
-		51 * time.Hour: "2d 3h", 24*time.Hour + 5*time.Minute: "1d",
-	} {
-		require.Equal(t, want, humanizeDuration(d), "%v", d)
-	}
-	for v, want := range map[float64]string{
-		0: "0", 0.85: "0.85", 0.81234: "0.8123", 12.3456: "12.35", 12345.6: "12346", 3: "3", -0.5: "-0.5",
-		0.0001234: "0.0001234", 1e20: "1e+20", math.Inf(1): "+Inf", 1234567.89: "1234568",
-	} {
-		require.Equal(t, want, formatValue(v), "%v", v)
-	}
-	require.Equal(t, "no data", valueText(&alerting.Alert{Value: math.NaN()}))
-}
-
-func TestWithTimeout(t *testing.T) {
-	require.Equal(t, DefaultTimeout, withTimeout(nil).Timeout)
-	mine := &http.Client{}
-	got := withTimeout(mine)
-	require.Equal(t, DefaultTimeout, got.Timeout)
-	require.Zero(t, mine.Timeout, "the caller's client is not changed")
-	short := &http.Client{Timeout: time.Second}
-	require.Same(t, short, withTimeout(short))
 }

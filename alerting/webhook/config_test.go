@@ -2,9 +2,6 @@ package webhook
 
 import (
 	"bytes"
-	"encoding/json"
-	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -68,15 +66,7 @@ func TestUnknownNestedKeyFails(t *testing.T) {
 func TestSecretNeverPrints(t *testing.T) {
 	c := DefaultConfig()
 	c.URL = "https://hooks.example/T/NEVERSHOWN?token=NEVERSHOWN"
-	var logs bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c, "url", c.URL)
-	y, err := yaml.Marshal(c)
-	require.NoError(t, err)
-	j, err := json.Marshal(c)
-	require.NoError(t, err)
-	for _, out := range []string{fmt.Sprintf("%v %+v %#v %s", c, c, c, c.URL), string(y), string(j), logs.String()} {
-		require.NotContains(t, out, "NEVERSHOWN")
-	}
+	notifytest.RequireHidden(t, "NEVERSHOWN", c, &c, c.URL)
 }
 
 func TestNewResolvesSecrets(t *testing.T) {
@@ -131,21 +121,6 @@ func FuzzLoad(f *testing.F) {
 }
 
 func TestBuild(t *testing.T) {
-	decoder := func(src string) func(any) error {
-		return func(v any) error {
-			dec := yaml.NewDecoder(bytes.NewReader([]byte(src)))
-			dec.KnownFields(true)
-			return dec.Decode(v)
-		}
-	}
-	build := Build(Options{BaseDir: t.TempDir()})
-	n, err := build(decoder("url: https://hooks.example/x\n"))
-	require.NoError(t, err)
+	n := notifytest.RequireBuild(t, Build(Options{BaseDir: t.TempDir()}), "url: https://hooks.example/x\n", "url_file: missing\n")
 	require.IsType(t, &Notifier{}, n)
-	n, err = build(decoder("url: https://hooks.example/x\n" + "bogus: 1\n"))
-	require.ErrorContains(t, err, "field bogus not found")
-	require.Nil(t, n, "a nil interface, not a typed nil")
-	n, err = build(decoder("url_file: missing\n"))
-	require.Error(t, err)
-	require.Nil(t, n)
 }

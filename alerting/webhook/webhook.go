@@ -9,22 +9,16 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"maps"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil"
 )
 
 // DefaultTimeout bounds one request when Options.HTTPClient is nil.
@@ -32,8 +26,6 @@ const DefaultTimeout = 10 * time.Second
 
 // Version is the webhook payload's version, as Alertmanager's.
 const Version = "4"
-
-const maxErrorBody = 1 << 10
 
 // Payload is the JSON body POSTed for one message: Alertmanager's webhook payload,
 // version 4, field for field and in Alertmanager's order.
@@ -86,7 +78,7 @@ type Notifier struct {
 	client *http.Client
 	logger *slog.Logger
 	now    func() time.Time
-	redact []string // (secret, replacement) pairs
+	redact notifyutil.Redactor
 }
 
 var _ alerting.Notifier = (*Notifier)(nil)
@@ -97,14 +89,17 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	u, err := resolveSecret("url", cfg.URL, cfg.URLFile, opts.BaseDir)
+	u, err := notifyutil.ResolveSecret("url", cfg.URL, cfg.URLFile, opts.BaseDir)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkURL(u); err != nil {
+	if err := notifyutil.CheckSecretURL(u); err != nil {
 		return nil, fmt.Errorf("url: %w", err)
 	}
-	n := &Notifier{cfg: cfg, url: Secret(u), client: withTimeout(opts.HTTPClient), logger: opts.Logger, now: opts.Now, redact: secretsOfURL(u)}
+	n := &Notifier{
+		cfg: cfg, url: Secret(u), client: notifyutil.WithTimeout(opts.HTTPClient, DefaultTimeout),
+		logger: opts.Logger, now: opts.Now, redact: notifyutil.Redactor{}.WithURL(u),
+	}
 	if n.logger == nil {
 		n.logger = slog.New(slog.DiscardHandler)
 	}
@@ -119,32 +114,11 @@ func New(cfg Config, opts Options) (*Notifier, error) {
 // webhook_configs entry with decode (strictly, defaults set, validated) and calls New with
 // opts.
 func Build(opts Options) func(decode func(any) error) (alerting.Notifier, error) {
-	return func(decode func(any) error) (alerting.Notifier, error) {
-		cfg := DefaultConfig()
-		if err := decode(&cfg); err != nil {
-			return nil, err
-		}
-		n, err := New(cfg, opts)
-		if err != nil {
-			return nil, err // a nil interface, not a nil *Notifier
-		}
-		return n, nil
-	}
+	return notifyutil.Build(DefaultConfig, func(c Config) (*Notifier, error) { return New(c, opts) })
 }
 
-// withTimeout returns c, or a copy of it with DefaultTimeout when it has no timeout (or a
-// new client when c is nil).
-func withTimeout(c *http.Client) *http.Client {
-	if c == nil {
-		return &http.Client{Timeout: DefaultTimeout}
-	}
-	if c.Timeout > 0 {
-		return c
-	}
-	cc := *c
-	cc.Timeout = DefaultTimeout
-	return &cc
-}
+// SendResolved implements alerting.ResolvedSender: it reports the config's send_resolved.
+func (n *Notifier) SendResolved() bool { return n.cfg.SendResolved }
 
 // Notify POSTs m as a Payload. It returns no state.
 func (n *Notifier) Notify(ctx context.Context, m *alerting.Message) (map[string]string, error) {
@@ -160,21 +134,18 @@ func (n *Notifier) Notify(ctx context.Context, m *alerting.Message) (map[string]
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(n.cfg.Timeout))
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url.Reveal(), bytes.NewReader(body))
+	req, err := notifyutil.NewJSONRequest(ctx, n.url.Reveal(), body)
 	if err != nil {
-		return nil, n.scrubbed(err)
+		return nil, n.redact.Error("webhook", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vigil")
 	resp, err := n.client.Do(req)
 	if err != nil {
-		return nil, alerting.Retryable(n.scrubbed(transportError(err)), 0)
+		return nil, alerting.Retryable(n.redact.Error("webhook", notifyutil.TransportError(err, true)), 0)
 	}
-	defer func() {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		_ = resp.Body.Close()
-	}()
-	if err := n.check(resp); err != nil {
+	defer notifyutil.Drain(resp)
+	// 2xx is success; 429 and 5xx are retryable (after Retry-After); anything else is
+	// permanent with the receiver's text.
+	if err := n.redact.Check("webhook", resp, n.now()); err != nil {
 		return nil, err
 	}
 	n.logger.Debug("notification sent", "status", m.Status, "alerts", len(m.Alerts), "code", resp.StatusCode)
@@ -208,7 +179,7 @@ func NewPayload(m *alerting.Message, maxAlerts int, now time.Time) *Payload {
 		p.Alerts = append(p.Alerts, Alert{
 			Status:       string(status),
 			Labels:       orEmpty(a.Labels),
-			Annotations:  withValue(a),
+			Annotations:  notifyutil.AnnotationsWithValue(a),
 			StartsAt:     a.StartsAt.UTC(),
 			EndsAt:       a.EndsAt.UTC(),
 			GeneratorURL: a.GeneratorURL,
@@ -227,141 +198,10 @@ func Fingerprint(labels map[string]string) string {
 	return ls.Fingerprint().String()
 }
 
-// withValue returns the alert's annotations with "value" and "threshold" added where the
-// rule did not set them.
-func withValue(a *alerting.Alert) map[string]string {
-	out := maps.Clone(a.Annotations)
-	if out == nil {
-		out = map[string]string{}
-	}
-	if _, ok := out["value"]; !ok {
-		out["value"] = strconv.FormatFloat(a.Value, 'g', -1, 64)
-	}
-	if _, ok := out["threshold"]; !ok {
-		out["threshold"] = strconv.FormatFloat(a.Threshold, 'g', -1, 64)
-	}
-	return out
-}
-
 // orEmpty makes a nil map an empty one: Alertmanager sends {} and receivers expect it.
 func orEmpty(m map[string]string) map[string]string {
 	if m == nil {
 		return map[string]string{}
 	}
 	return m
-}
-
-// check classifies the answer: 2xx is success; 429 and 5xx are retryable (after
-// Retry-After); anything else is permanent with the receiver's text.
-func (n *Notifier) check(resp *http.Response) error {
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
-		return nil
-	}
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-	err := n.scrubbed(fmt.Errorf("%s%s", resp.Status, bodyText(b)))
-	if code == http.StatusTooManyRequests || code >= 500 {
-		return alerting.Retryable(err, retryAfter(resp.Header, n.now()))
-	}
-	return err
-}
-
-// transportError rewrites a *url.Error without its URL, which is a secret.
-func transportError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		where := "(url not shown)"
-		if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
-			where = u.Scheme + "://" + u.Host + "/" + secretMask
-		}
-		return &scrubError{msg: ue.Op + " " + where + ": " + ue.Err.Error(), cause: ctxErr(err)}
-	}
-	return err
-}
-
-func ctxErr(err error) error {
-	switch {
-	case errors.Is(err, context.Canceled):
-		return context.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		return context.DeadlineExceeded
-	}
-	return nil
-}
-
-// scrubError is an error message with every secret replaced. It unwraps only to a context
-// error, never to the original error, whose text may hold the secret.
-type scrubError struct {
-	msg   string
-	cause error
-}
-
-// Error returns the scrubbed message.
-func (e *scrubError) Error() string { return e.msg }
-
-// Unwrap returns the context error behind the failure, if any.
-func (e *scrubError) Unwrap() error { return e.cause }
-
-func (n *Notifier) scrubbed(err error) error {
-	msg := "webhook: " + err.Error()
-	for i := 0; i+1 < len(n.redact); i += 2 {
-		if n.redact[i] != "" {
-			msg = strings.ReplaceAll(msg, n.redact[i], n.redact[i+1])
-		}
-	}
-	return &scrubError{msg: msg, cause: ctxErr(err)}
-}
-
-// secretsOfURL lists, as (secret, replacement) pairs, the forms in which the URL may
-// appear in an error: whole, its path and query, and its credentials.
-func secretsOfURL(s string) []string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return []string{s, secretMask}
-	}
-	out := []string{s, u.Scheme + "://" + u.Host + "/" + secretMask}
-	if p := u.RequestURI(); len(p) > 1 {
-		out = append(out, strings.TrimPrefix(p, "/"), secretMask)
-	}
-	if u.RawQuery != "" {
-		out = append(out, u.RawQuery, secretMask)
-	}
-	if u.User != nil {
-		out = append(out, u.User.String(), secretMask)
-		if pw, ok := u.User.Password(); ok && pw != "" {
-			out = append(out, pw, secretMask)
-		}
-	}
-	return out
-}
-
-// bodyText is ": <peer's text>", trimmed and bounded, or "".
-func bodyText(b []byte) string {
-	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "�"))
-	if s == "" {
-		return ""
-	}
-	if len(s) > maxErrorBody {
-		s = s[:maxErrorBody] + "…"
-	}
-	return ": " + s
-}
-
-// retryAfter reads a Retry-After header, in seconds or as an HTTP date; 0 when absent or
-// unreadable.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now).Round(time.Second)
-	}
-	return 0
 }

@@ -6,176 +6,67 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 var (
-	t0  = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	now = t0.Add(30 * time.Minute)
+	t0  = notifytest.T0
+	now = notifytest.Now
 )
 
 const hookPath = "/hooks/SECRETHOOKPATH"
 
 // ---- Fixtures ----
 
+// accuracyAlerts are the shared fixtures, but the rule set the second alert's value
+// annotation itself, and it has no dashboard.
 func accuracyAlerts(resolved bool) []*alerting.Alert {
-	de := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=DE",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.812 in country=DE",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DDE",
-			"runbook_url":   "https://runbooks.example/vigil/AccuracyDrop",
-		},
-		StartsAt:     t0.Add(5 * time.Minute),
-		GeneratorURL: "http://vigil.example:9780/api/v1/alerts?rule=AccuracyDrop",
-		Value:        0.81234, Threshold: 0.85,
-	}
-	fr := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=FR",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{"summary": "fraud accuracy is 0.79 in country=FR", "value": "0.790 (set by the rule)"},
-		StartsAt:    t0.Add(20 * time.Minute),
-		Value:       0.79, Threshold: 0.85,
-	}
-	if resolved {
-		de.EndsAt = t0.Add(28 * time.Minute)
-		fr.EndsAt = t0.Add(28 * time.Minute)
-	}
-	return []*alerting.Alert{de, fr}
+	as := notifytest.AccuracyAlerts(resolved)
+	as[1].Annotations = map[string]string{"summary": "fraud accuracy is 0.79 in country=FR", "value": "0.790 (set by the rule)"}
+	return as
 }
 
 func groupMsg(status alerting.Status, alerts []*alerting.Alert) *alerting.Message {
-	return &alerting.Message{
-		Receiver:    "team-hook",
-		GroupKey:    `{}/{severity="critical"}:{alertname="AccuracyDrop", model="fraud"}`,
-		Status:      status,
-		GroupLabels: map[string]string{"alertname": "AccuracyDrop", "model": "fraud"},
-		CommonLabels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "version": "v3", "severity": "critical", "team": "risk",
-		},
-		Alerts:      alerts,
-		ExternalURL: "http://vigil.example:9780",
-	}
-}
-
-// ---- Fake receiver ----
-
-type request struct {
-	Method  string            `json:"method"`
-	Path    string            `json:"path"`
-	Headers map[string]string `json:"headers"`
-	Body    json.RawMessage   `json:"body"`
-}
-
-type fakeHook struct {
-	srv     *httptest.Server
-	mu      sync.Mutex
-	reqs    []request
-	respond func(w http.ResponseWriter, r *http.Request) bool
-}
-
-func newFakeHook(t *testing.T) *fakeHook {
-	f := &fakeHook{}
-	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		rec := request{Method: r.Method, Path: r.URL.RequestURI(), Headers: map[string]string{}, Body: body}
-		for _, h := range []string{"Content-Type", "User-Agent", "Authorization"} {
-			if v := r.Header.Get(h); v != "" {
-				rec.Headers[h] = v
-			}
-		}
-		f.mu.Lock()
-		f.reqs = append(f.reqs, rec)
-		respond := f.respond
-		f.mu.Unlock()
-		if respond != nil && respond(w, r) {
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-	}))
-	t.Cleanup(f.srv.Close)
-	return f
-}
-
-func (f *fakeHook) take() []request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r := f.reqs
-	f.reqs = nil
-	return r
-}
-
-func checkGolden(t *testing.T, name string, reqs []request) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	require.NoError(t, enc.Encode(reqs))
-	path := filepath.Join("testdata", name+".golden.json")
-	if *update {
-		require.NoError(t, os.WriteFile(path, buf.Bytes(), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run go test -update to create it")
-	require.Equal(t, string(want), buf.String())
+	m := notifytest.GroupMsg("team-hook", status, alerts)
+	m.CommonAnnotations = nil // sent as {}
+	return m
 }
 
 type env struct {
-	fake *fakeHook
+	fake *notifytest.Server
 	n    *Notifier
 	logs *bytes.Buffer
 }
 
 func newEnv(t *testing.T, mod func(c *Config), client *http.Client) *env {
 	t.Helper()
-	fake := newFakeHook(t)
+	fake := notifytest.NewServer(t, notifytest.ServerOptions{Headers: []string{"Content-Type", "User-Agent", "Authorization"}})
 	c := DefaultConfig()
-	c.URL = Secret(fake.srv.URL + hookPath + "?token=SECRETQUERY")
+	c.URL = Secret(fake.URL + hookPath + "?token=SECRETQUERY")
 	if mod != nil {
 		mod(&c)
 	}
-	logs := &bytes.Buffer{}
-	n, err := New(c, Options{
-		HTTPClient: client,
-		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Now:        func() time.Time { return now },
-	})
+	logger, logs := notifytest.Logger()
+	n, err := New(c, Options{HTTPClient: client, Logger: logger, Now: func() time.Time { return now }})
 	require.NoError(t, err)
 	return &env{fake: fake, n: n, logs: logs}
 }
 
 func (e *env) assertNoSecret(t *testing.T, err error) {
 	t.Helper()
-	for _, s := range []string{"SECRETHOOKPATH", "SECRETQUERY"} {
-		if err != nil {
-			require.NotContains(t, err.Error(), s)
-		}
-		require.NotContains(t, e.logs.String(), s)
-	}
+	notifytest.RequireNoSecret(t, err, e.logs.String(), "SECRETHOOKPATH", "SECRETQUERY")
 }
 
 // ---- Tests ----
@@ -198,14 +89,16 @@ func TestPayloads(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
 			e := newEnv(t, tt.cfg, nil)
+			before := notifytest.Clone(tt.msg)
 			state, err := e.n.Notify(t.Context(), tt.msg)
 			require.NoError(t, err)
 			require.Nil(t, state)
-			reqs := e.fake.take()
+			notifytest.RequireUnchanged(t, before, tt.msg)
+			reqs := e.fake.Take()
 			require.Len(t, reqs, 1)
 			require.Equal(t, hookPath+"?token=SECRETQUERY", reqs[0].Path)
 			reqs[0].Path = "/hooks/<secret>"
-			checkGolden(t, tt.golden, reqs)
+			notifytest.Golden(t, tt.golden, reqs, *update)
 			e.assertNoSecret(t, nil)
 		})
 	}
@@ -240,20 +133,13 @@ func TestSendResolvedOff(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.SendResolved = false }, nil)
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusResolved, accuracyAlerts(true)))
 	require.NoError(t, err)
-	require.Empty(t, e.fake.take())
+	require.Empty(t, e.fake.Take())
 }
 
 func TestErrors(t *testing.T) {
 	httpDate := now.Add(90 * time.Second).Format(http.TimeFormat)
-	status := func(code int, header, body string) func(w http.ResponseWriter, r *http.Request) bool {
-		return func(w http.ResponseWriter, r *http.Request) bool {
-			if header != "" {
-				w.Header().Set("Retry-After", header)
-			}
-			w.WriteHeader(code)
-			_, _ = io.WriteString(w, body)
-			return true
-		}
+	status := func(code int, retryAfter, body string) notifytest.Responder {
+		return notifytest.Reply(code, body, "Retry-After", retryAfter)
 	}
 	echo := func(w http.ResponseWriter, r *http.Request) bool {
 		w.WriteHeader(http.StatusUnauthorized)
@@ -262,7 +148,7 @@ func TestErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name      string
-		respond   func(w http.ResponseWriter, r *http.Request) bool
+		respond   notifytest.Responder
 		retryable bool
 		after     time.Duration
 		err       string
@@ -281,16 +167,14 @@ func TestErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, nil, nil)
-			e.fake.respond = tt.respond
+			e.fake.Respond(tt.respond)
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
 			if tt.err == "" && !tt.retryable {
 				require.NoError(t, err)
 				return
 			}
 			require.Error(t, err)
-			after, retryable := alerting.IsRetryable(err)
-			require.Equal(t, tt.retryable, retryable, "%v", err)
-			require.Equal(t, tt.after, after)
+			notifytest.RequireRetry(t, err, tt.retryable, tt.after)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 			}
@@ -308,20 +192,10 @@ func TestHang(t *testing.T) {
 		"client timeout": {client: &http.Client{Timeout: 200 * time.Millisecond}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			release := make(chan struct{})
 			e := newEnv(t, setup.cfg, setup.client)
-			e.fake.respond = func(w http.ResponseWriter, r *http.Request) bool {
-				select {
-				case <-r.Context().Done():
-				case <-release:
-				}
-				return true
-			}
-			t.Cleanup(func() { close(release) })
+			e.fake.Hang(t)
 			_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-			after, retryable := alerting.IsRetryable(err)
-			require.True(t, retryable, "%v", err)
-			require.Zero(t, after)
+			notifytest.RequireRetry(t, err, true, 0)
 			require.Regexp(t, `deadline exceeded|Client\.Timeout exceeded`, err.Error())
 			e.assertNoSecret(t, err)
 		})
@@ -330,10 +204,9 @@ func TestHang(t *testing.T) {
 
 func TestTransportErrors(t *testing.T) {
 	e := newEnv(t, nil, nil)
-	e.fake.srv.Close()
+	e.fake.Close()
 	_, err := e.n.Notify(t.Context(), groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable := alerting.IsRetryable(err)
-	require.True(t, retryable, "%v", err)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorContains(t, err, "webhook: Post http://127.0.0.1")
 	require.ErrorContains(t, err, "/<secret>: dial tcp")
 	e.assertNoSecret(t, err)
@@ -342,18 +215,7 @@ func TestTransportErrors(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	_, err = e.n.Notify(ctx, groupMsg(alerting.StatusFiring, accuracyAlerts(false)))
-	_, retryable = alerting.IsRetryable(err)
-	require.True(t, retryable)
+	notifytest.RequireRetry(t, err, true, 0)
 	require.ErrorIs(t, err, context.Canceled)
 	e.assertNoSecret(t, err)
-}
-
-func TestWithTimeout(t *testing.T) {
-	require.Equal(t, DefaultTimeout, withTimeout(nil).Timeout)
-	mine := &http.Client{}
-	got := withTimeout(mine)
-	require.Equal(t, DefaultTimeout, got.Timeout)
-	require.Zero(t, mine.Timeout, "the caller's client is not changed")
-	short := &http.Client{Timeout: time.Second}
-	require.Same(t, short, withTimeout(short))
 }
