@@ -176,6 +176,17 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 		})
 	}
 	m.applyMu.RUnlock()
+	if accepted > 0 && m.durable != nil {
+		if serr := m.durable.log.Sync(m.durable.log.LastLSN()); serr != nil {
+			if !m.storeFailing.Swap(true) {
+				m.logger.Error("cannot store accepted events; ingest answers 503 until the write-ahead log can be written", "err", serr)
+			}
+			return nil, http.StatusServiceUnavailable, "cannot store the events (" + serr.Error() + "); nothing was acknowledged, retry later"
+		}
+		if m.storeFailing.Swap(false) {
+			m.logger.Info("the write-ahead log is written again")
+		}
+	}
 	if err != nil {
 		m.metrics.rejected.WithLabelValues("", string(event.ReasonInvalidJSON)).Inc()
 		return nil, http.StatusBadRequest, err.Error()
@@ -222,6 +233,10 @@ func validBearer(header, token string) bool {
 func (m *Monitor) readyz(w http.ResponseWriter, _ *http.Request) {
 	if !m.ready.Load() {
 		writeText(w, http.StatusServiceUnavailable, "not ready")
+		return
+	}
+	if m.storeFailing.Load() {
+		writeText(w, http.StatusServiceUnavailable, "not ready: the write-ahead log cannot be written")
 		return
 	}
 	writeText(w, http.StatusOK, "ready")

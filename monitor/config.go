@@ -78,7 +78,34 @@ type Config struct {
 type GlobalConfig struct {
 	EvaluationInterval Duration `yaml:"evaluation_interval"`
 	StoragePath        string   `yaml:"storage_path"`
+	// WAL keeps accepted events across a crash (see WALConfig).
+	WAL WALConfig `yaml:"wal"`
 }
+
+// WALConfig is the write-ahead log of accepted events under storage_path/wal, with a
+// snapshot of every model's windows under storage_path/snapshot.gob: an event answered
+// with 202 is in the log, so a restart (even after kill -9) loses none.
+type WALConfig struct {
+	// Enabled turns the log on (default true). Off, a restart starts every window empty.
+	Enabled bool `yaml:"enabled"`
+	// Fsync makes every ingest request wait for fsync before its 202 (default true), so
+	// that accepted events also survive a machine crash; off, they survive a crash of
+	// vigil but may be lost with the machine. Concurrent requests share one fsync.
+	Fsync bool `yaml:"fsync"`
+	// SnapshotInterval is how often the windows are written to the snapshot and the log
+	// before it is removed (default 5m); the log is replayed from the last snapshot at
+	// start.
+	SnapshotInterval Duration `yaml:"snapshot_interval"`
+	// MaxLogBytes starts a snapshot early once the log since the last one is this big
+	// (default 1 GiB), which bounds both the disk used and the replay at start.
+	MaxLogBytes int64 `yaml:"max_log_bytes"`
+}
+
+// Defaults of global.wal.
+const (
+	DefaultSnapshotInterval = 5 * time.Minute
+	DefaultMaxLogBytes      = 1 << 30
+)
 
 // IngestConfig bounds and protects the ingestion API.
 type IngestConfig struct {
@@ -277,7 +304,10 @@ func (c *ClassValue) UnmarshalYAML(unmarshal func(any) error) error {
 // DefaultConfig returns the configuration used for every field the file leaves out.
 func DefaultConfig() Config {
 	return Config{
-		Global: GlobalConfig{EvaluationInterval: Duration(DefaultEvaluationInterval), StoragePath: "data/"},
+		Global: GlobalConfig{
+			EvaluationInterval: Duration(DefaultEvaluationInterval), StoragePath: "data/",
+			WAL: WALConfig{Enabled: true, Fsync: true, SnapshotInterval: Duration(DefaultSnapshotInterval), MaxLogBytes: DefaultMaxLogBytes},
+		},
 		Ingest: IngestConfig{
 			MaxBodyBytes:        DefaultMaxBodyBytes,
 			MaxInflightRequests: DefaultMaxInflight,
@@ -369,6 +399,15 @@ func fieldErr(field, format string, args ...any) error {
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]*$`)
 
 func (c *Config) validate() error {
+	if c.Global.WAL.Enabled && c.Global.WAL.SnapshotInterval <= 0 {
+		return fieldErr("global.wal.snapshot_interval", "must be positive")
+	}
+	if c.Global.WAL.Enabled && c.Global.WAL.MaxLogBytes < 1<<20 {
+		return fieldErr("global.wal.max_log_bytes", "must be at least 1 MiB")
+	}
+	if c.Global.WAL.Enabled && c.Global.StoragePath == "" {
+		return fieldErr("global.storage_path", "the write-ahead log needs a directory (or set global.wal.enabled: false)")
+	}
 	if c.Global.EvaluationInterval <= 0 {
 		return fieldErr("global.evaluation_interval", "must be positive")
 	}

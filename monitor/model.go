@@ -75,8 +75,20 @@ type modelState struct {
 	seen            []bool          // scratch: features present in the prediction being applied
 	tick            tickAccumulator // predictions since the last evaluation tick
 	lastEvent       time.Time       // arrival time of the newest event
+	watchedSince    time.Time       // when vigil began to watch the model
 	predictions     uint64
 	labels          uint64
+
+	// log records every applied event, under mu so that the log's order is the order
+	// events were applied in; nil while replaying the log and when it is off.
+	log    eventLog
+	lsn    uint64 // the log's number of the newest event applied
+	logBuf []byte // scratch for the record being logged
+}
+
+// eventLog is the write-ahead log as the model states use it.
+type eventLog interface {
+	Append(record []byte) (lsn uint64)
 }
 
 // pendingPred is what a prediction must keep until its label arrives.
@@ -197,7 +209,7 @@ func (m *modelState) classOf(v event.Value, field string) (float64, *rejection) 
 }
 
 // addPrediction applies one decoded prediction. The caller holds no lock.
-func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *rejection {
+func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej *rejection) {
 	if m.cfg.Task == MulticlassClassification && p.HasScore {
 		return reject(event.ReasonInvalidValue, "score: a multiclass model takes per-class probabilities in \"scores\", not \"score\"")
 	}
@@ -212,6 +224,12 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) *reje
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	defer func() {
+		if rej == nil && m.log != nil {
+			m.logBuf = event.AppendPrediction(appendArrival(m.logBuf[:0], arrival), p)
+			m.lsn = m.log.Append(m.logBuf)
+		}
+	}()
 
 	pred := math.NaN()
 	score := math.NaN()
@@ -378,7 +396,7 @@ func (m *modelState) countUnknownFeature(name string) {
 }
 
 // addLabel applies one decoded label.
-func (m *modelState) addLabel(l *event.Label, arrival time.Time) *rejection {
+func (m *modelState) addLabel(l *event.Label, arrival time.Time) (rej *rejection) {
 	if l.ID == "" {
 		return reject(event.ReasonMissingField, "id: a label needs the id of its prediction")
 	}
@@ -396,6 +414,10 @@ func (m *modelState) addLabel(l *event.Label, arrival time.Time) *rejection {
 	y, rej := m.classOf(l.Label, "label")
 	if rej != nil {
 		return rej
+	}
+	if m.log != nil {
+		m.logBuf = event.AppendLabel(appendArrival(m.logBuf[:0], arrival), l)
+		m.lsn = m.log.Append(m.logBuf)
 	}
 	m.labels++
 	m.lastEvent = arrival

@@ -69,6 +69,10 @@ type Monitor struct {
 	rules            *rules.Manager
 	alerts           atomic.Pointer[[]*rules.Alert]
 	alerting         *notifier // nil until the config has a route
+	durable          *durable  // nil when global.wal is off
+	// storeFailing is set while the write-ahead log cannot be written: ingest answers
+	// 503 and /-/ready reports not ready.
+	storeFailing atomic.Bool
 	start            time.Time
 
 	reloadCh chan chan error
@@ -149,7 +153,15 @@ func New(opts Options) (*Monitor, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.state.Store(m.buildState(cfg, nil))
+	st := m.buildState(cfg, nil)
+	m.state.Store(st)
+	if cfg.Global.WAL.Enabled {
+		d, err := openDurable(cfg, st, opts.Logger.With("component", "wal"), opts.Now())
+		if err != nil {
+			return nil, err
+		}
+		m.durable = d
+	}
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	if err := m.restoreRuleState(cfg); err != nil {
 		// A damaged state file must not keep vigil down: the rules start afresh.
@@ -190,7 +202,12 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 				m.logger.Info("model config changed; its windows start empty", "model", mc.Name)
 			}
 		}
-		st.models[mc.Name] = newModelState(mc, m.metrics.forModel(mc.Name), lp)
+		ms := newModelState(mc, m.metrics.forModel(mc.Name), lp)
+		ms.watchedSince = m.opts.Now()
+		if m.durable != nil {
+			ms.log = m.durable.log
+		}
+		st.models[mc.Name] = ms
 		st.scratch[mc.Name] = &evalScratch{}
 	}
 	return st
@@ -241,6 +258,9 @@ func (m *Monitor) Start() error {
 	})
 	wg.Go(func() { m.evaluationLoop(ctx) })
 	wg.Go(func() { m.reloadLoop(ctx) })
+	if m.durable != nil {
+		wg.Go(func() { m.snapshotLoop(ctx) })
+	}
 	if m.alerting != nil {
 		d := m.alerting.d
 		wg.Go(func() {
@@ -281,6 +301,12 @@ func (m *Monitor) Stop(ctx context.Context) error {
 			}
 		}
 		m.Evaluate(m.opts.Now())
+		if m.durable != nil {
+			// Ingest has stopped: the last snapshot holds every accepted event.
+			if err := m.durable.close(m.state.Load(), m.opts.Now()); err != nil {
+				errs = append(errs, fmt.Errorf("close the write-ahead log: %w", err))
+			}
+		}
 		if m.alerting != nil {
 			// Queued notifications stay in the store and are delivered after a restart.
 			if err := m.alerting.stop(); err != nil {
@@ -356,12 +382,48 @@ func (m *Monitor) reload() error {
 			m.logger.Info("model removed", "model", name)
 		}
 	}
+	if m.durable != nil && replacedModels(old, st) {
+		// A model whose config changed starts empty: the snapshot says so, so that a
+		// restart does not replay its old events into the new windows.
+		if err := m.durable.snapshot(st, m.opts.Now()); err != nil {
+			m.logger.Warn("after the reload, a restart would replay the changed models' old events", "err", err)
+		}
+	}
 	// Statistics for the new models exist before anyone is told the reload is done.
 	m.Evaluate(m.opts.Now())
 	m.metrics.reloadSuccess.Set(1)
 	m.metrics.reloadTimestamp.Set(float64(m.opts.Now().UnixNano()) / 1e9)
 	m.logger.Info("config reloaded", "file", m.opts.ConfigFile, "models", len(cfg.Models))
 	return nil
+}
+
+// replacedModels reports whether st dropped or replaced any model state of old.
+func replacedModels(old, st *engineState) bool {
+	for name, ms := range old.models {
+		if st.models[name] != ms {
+			return true
+		}
+	}
+	return false
+}
+
+// snapshotLoop writes a snapshot every snapshot_interval, or sooner when the log has
+// grown past max_log_bytes.
+func (m *Monitor) snapshotLoop(ctx context.Context) {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			if now := m.opts.Now(); m.durable.due(now) {
+				m.applyMu.RLock() // a reload does not swap the models mid-snapshot
+				_ = m.durable.snapshot(m.state.Load(), now) // logged inside
+				m.applyMu.RUnlock()
+			}
+		}
+	}
 }
 
 func (m *Monitor) evaluationLoop(ctx context.Context) {

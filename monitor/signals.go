@@ -77,8 +77,12 @@ func (s *signalSource) Values(model, signal string) []rules.Value {
 			}
 		}
 	case rules.FamilyStaleness:
-		// Seconds since the model's last event, or since vigil started for a model never seen.
+		// Seconds since the model's last event, or since vigil began to watch a model never
+		// seen (kept across restarts with the write-ahead log's snapshot).
 		since := s.started
+		if !st.watchedSince.IsZero() {
+			since = st.watchedSince
+		}
 		if st.LastEventAt != nil {
 			since = *st.LastEventAt
 		}

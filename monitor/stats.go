@@ -33,6 +33,10 @@ type ModelStats struct {
 	Multivariate *MultivariateDrift `json:"multivariate,omitempty"`
 	// Anomalies are the model's own time series and their anomaly scores.
 	Anomalies []AnomalySignal `json:"anomalies"`
+
+	// watchedSince is when vigil began to watch the model (kept across restarts), from
+	// which staleness counts while no event has come.
+	watchedSince time.Time
 }
 
 // WindowStats counts what the windows hold.
@@ -163,6 +167,7 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 	end := ts.UnixNano()
 	w := m.cfg.Window
 	st.Events = EventStats{Predictions: m.predictions, Labels: m.labels}
+	st.watchedSince = m.watchedSince
 	if !m.lastEvent.IsZero() {
 		t := m.lastEvent
 		st.LastEventAt = &t

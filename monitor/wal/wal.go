@@ -65,6 +65,7 @@ type Log struct {
 	f       *os.File   // the segment being written
 	size    int64      // bytes in f, including buf
 	firstOf uint64     // LSN of f's first record
+	total   int64      // bytes appended since Open
 
 	syncMu sync.Mutex // serialises writes of buf and fsyncs
 	synced atomic.Uint64
@@ -126,7 +127,16 @@ func (l *Log) Append(payload []byte) uint64 {
 	crc := crc32.Checksum(l.buf[n+8:], castagnoli)
 	binary.LittleEndian.PutUint32(l.buf[n+4:], crc)
 	l.size += int64(headerLen + len(payload))
+	l.total += int64(headerLen + len(payload))
 	return l.lsn
+}
+
+// Size is the number of bytes appended since Open, for callers that act on the log's
+// growth.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total
 }
 
 // Sync makes every record up to lsn durable: written to the operating system, and

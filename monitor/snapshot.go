@@ -1,0 +1,376 @@
+package monitor
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// snapshotFormat is the version of modelSnap; a snapshot of another version is ignored.
+const snapshotFormat = 1
+
+// modelSnap is one model's state as written to the snapshot file: the windows, the
+// label-join buffers and the dictionaries that give their ids meaning. Everything
+// else a model keeps is derived from these at the next evaluation, or (the anomaly
+// detectors' history and the current tick's sums) starts afresh.
+type modelSnap struct {
+	Format      int
+	Model       string
+	Fingerprint string // of the model's config: a snapshot of another config is not restored
+	LSN         uint64 // the newest write-ahead log record applied to this state
+
+	Classes, Versions []string
+	FeatDicts         [][]string // per declared feature; nil for numeric ones
+	SegDicts          [][]string
+	Mismatched        []uint64
+
+	Window, First *predSnap
+	Pairs         pairSnap
+	PendPred      []pendPredSnap
+	PendLabel     []pendLabelSnap
+	Stream        *streamSnap
+
+	Unknown     map[string]uint64
+	LastEvent   time.Time
+	Watched     time.Time
+	Predictions uint64
+	Labels      uint64
+}
+
+type predSnap struct {
+	Full    bool
+	Time    []int64
+	Version []uint32
+	Pred    []float64
+	Score   []float64
+	Num     [][]float64
+	Cat     [][]uint32
+}
+
+type pairSnap struct {
+	Time    []int64
+	Version []uint32
+	Seg     [][]uint32
+	Y, Pred []float64
+	Score   []float64
+	Lag     []float64
+	Probs   []float64
+}
+
+type pendPredSnap struct {
+	ID      string
+	Time    int64
+	Version uint32
+	Seg     [maxSegmentFeatures]uint32
+	Pred    float64
+	Score   float64
+	Probs   []float64
+}
+
+type pendLabelSnap struct {
+	ID   string
+	Time int64
+	Y    float64
+}
+
+type streamSnap struct {
+	Cur   int
+	Panes []paneSnap
+}
+
+type paneSnap struct {
+	Start      int64
+	N          int
+	Num, Cat   [][]byte
+	Missing    []int64
+	OutOfRange []int64
+	PredNum    []byte
+	PredCat    []byte
+}
+
+// modelFingerprint identifies a model's config and reference profile.
+func modelFingerprint(cfg ModelConfig, lp *loadedProfile) string {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		panic(fmt.Sprintf("model config does not encode: %v", err)) // plain data: cannot happen
+	}
+	h := sha256.New()
+	h.Write(b)
+	if lp != nil {
+		fmt.Fprintf(h, "profile:%x", lp.sum)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// logical copies the n entries of a ring column, oldest first.
+func logical[T any](col []T, r ring) []T {
+	out := make([]T, r.n)
+	for i := range r.n {
+		out[i] = col[r.slot(i)]
+	}
+	return out
+}
+
+func snapPred(w *predWindow) *predSnap {
+	if w == nil {
+		return nil
+	}
+	s := &predSnap{Full: w.full, Time: logical(w.time, w.r), Version: logical(w.version, w.r),
+		Pred: logical(w.pred, w.r), Score: logical(w.score, w.r)}
+	for _, c := range w.num {
+		s.Num = append(s.Num, logical(c, w.r))
+	}
+	for _, c := range w.cat {
+		s.Cat = append(s.Cat, logical(c, w.r))
+	}
+	return s
+}
+
+func restorePred(w *predWindow, s *predSnap) error {
+	n := len(s.Time)
+	if n > w.r.max || len(s.Version) != n || len(s.Pred) != n || len(s.Score) != n || len(s.Num) != len(w.num) || len(s.Cat) != len(w.cat) {
+		return fmt.Errorf("prediction window of %d entries does not fit (max %d, %d numeric and %d categorical columns)", n, w.r.max, len(w.num), len(w.cat))
+	}
+	for i := range s.Num {
+		if len(s.Num[i]) != n {
+			return fmt.Errorf("numeric column %d has %d entries, want %d", i, len(s.Num[i]), n)
+		}
+	}
+	for i := range s.Cat {
+		if len(s.Cat[i]) != n {
+			return fmt.Errorf("categorical column %d has %d entries, want %d", i, len(s.Cat[i]), n)
+		}
+	}
+	w.r = ring{max: w.r.max, cap: n, n: n}
+	w.full = s.Full
+	w.time, w.version, w.pred, w.score = s.Time, s.Version, s.Pred, s.Score
+	copy(w.num, s.Num)
+	copy(w.cat, s.Cat)
+	return nil
+}
+
+func snapPairs(w *pairWindow) pairSnap {
+	s := pairSnap{Time: logical(w.time, w.r), Version: logical(w.version, w.r), Y: logical(w.y, w.r),
+		Pred: logical(w.pred, w.r), Score: logical(w.score, w.r), Lag: logical(w.lag, w.r)}
+	for _, c := range w.seg {
+		s.Seg = append(s.Seg, logical(c, w.r))
+	}
+	if w.width > 0 {
+		s.Probs = make([]float64, 0, w.r.n*w.width)
+		for i := range w.r.n {
+			slot := w.r.slot(i)
+			s.Probs = append(s.Probs, w.probs[slot*w.width:(slot+1)*w.width]...)
+		}
+	}
+	return s
+}
+
+func restorePairs(w *pairWindow, s *pairSnap) error {
+	n := len(s.Time)
+	ok := n <= w.r.max && len(s.Version) == n && len(s.Y) == n && len(s.Pred) == n && len(s.Score) == n &&
+		len(s.Lag) == n && len(s.Seg) == len(w.seg) && len(s.Probs) == n*w.width
+	for _, c := range s.Seg {
+		ok = ok && len(c) == n
+	}
+	if !ok {
+		return fmt.Errorf("pair window of %d entries does not fit (max %d)", n, w.r.max)
+	}
+	w.r = ring{max: w.r.max, cap: n, n: n}
+	w.time, w.version, w.y, w.pred, w.score, w.lag = s.Time, s.Version, s.Y, s.Pred, s.Score, s.Lag
+	copy(w.seg, s.Seg)
+	if w.width > 0 {
+		w.probs = s.Probs
+	}
+	return nil
+}
+
+// each calls fn for every record, oldest first.
+func (s *pendingSet[T]) each(fn func(id string, t int64, v *T)) {
+	for i := s.head; i >= 0; i = s.nodes[i].next {
+		fn(s.nodes[i].id, s.nodes[i].time, &s.nodes[i].val)
+	}
+}
+
+func restoreDict(d *dict, names []string) error {
+	for _, n := range names[min(1, len(names)):] {
+		d.id(n)
+	}
+	if !slices.Equal(d.names, names) && len(names) > 0 {
+		return fmt.Errorf("dictionary of %d names does not match the config's", len(names)-1)
+	}
+	return nil
+}
+
+// snapState copies the model's state. It holds the model's lock while copying.
+func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := &modelSnap{
+		Format: snapshotFormat, Model: name, Fingerprint: fingerprint, LSN: m.lsn,
+		Classes: slices.Clone(m.classes.names), Versions: slices.Clone(m.versions.names),
+		Window: snapPred(m.window), First: snapPred(m.first), Pairs: snapPairs(m.pairs),
+		Unknown: maps.Clone(m.unknownFeatures), LastEvent: m.lastEvent, Watched: m.watchedSince, Predictions: m.predictions, Labels: m.labels,
+	}
+	for _, f := range m.feats {
+		var names []string
+		if f.dict != nil {
+			names = slices.Clone(f.dict.names)
+		}
+		s.FeatDicts = append(s.FeatDicts, names)
+		s.Mismatched = append(s.Mismatched, f.mismatched)
+	}
+	for _, d := range m.segDict {
+		s.SegDicts = append(s.SegDicts, slices.Clone(d.names))
+	}
+	m.pendPred.each(func(id string, t int64, v *pendingPred) {
+		s.PendPred = append(s.PendPred, pendPredSnap{ID: id, Time: t, Version: v.version, Seg: v.seg, Pred: v.pred, Score: v.score, Probs: v.probs})
+	})
+	m.pendLabel.each(func(id string, t int64, v *pendingLabel) {
+		s.PendLabel = append(s.PendLabel, pendLabelSnap{ID: id, Time: t, Y: v.y})
+	})
+	if m.stream != nil && m.stream.ready {
+		ss := &streamSnap{Cur: m.stream.cur}
+		for _, p := range m.stream.panes {
+			ps := paneSnap{Start: p.start, N: p.n, Missing: slices.Clone(p.missing), OutOfRange: slices.Clone(p.outOfRange)}
+			for _, k := range p.num {
+				b, err := k.MarshalBinary()
+				if err != nil {
+					return nil, fmt.Errorf("streaming summary: %w", err)
+				}
+				ps.Num = append(ps.Num, b)
+			}
+			for _, k := range p.cat {
+				b, err := k.MarshalBinary()
+				if err != nil {
+					return nil, fmt.Errorf("streaming summary: %w", err)
+				}
+				ps.Cat = append(ps.Cat, b)
+			}
+			var err error
+			if p.predNum != nil {
+				ps.PredNum, err = p.predNum.MarshalBinary()
+			} else if p.predCat != nil {
+				ps.PredCat, err = p.predCat.MarshalBinary()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("streaming summary: %w", err)
+			}
+			ss.Panes = append(ss.Panes, ps)
+		}
+		s.Stream = ss
+	}
+	return s, nil
+}
+
+// restoreState replaces a fresh model state (from newModelState with the same config) by s.
+func (m *modelState) restoreState(s *modelSnap) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(s.FeatDicts) != len(m.feats) || len(s.SegDicts) != len(m.segDict) || len(s.Mismatched) != len(m.feats) {
+		return fmt.Errorf("snapshot has %d features and %d segments, the config %d and %d", len(s.FeatDicts), len(s.SegDicts), len(m.feats), len(m.segDict))
+	}
+	if err := restoreDict(m.classes, s.Classes); err != nil {
+		return fmt.Errorf("classes: %w", err)
+	}
+	if err := restoreDict(m.versions, s.Versions); err != nil {
+		return fmt.Errorf("versions: %w", err)
+	}
+	for i := range m.feats {
+		f := &m.feats[i]
+		f.mismatched = s.Mismatched[i]
+		if f.dict != nil {
+			if err := restoreDict(f.dict, s.FeatDicts[i]); err != nil {
+				return fmt.Errorf("feature %q: %w", f.name, err)
+			}
+		}
+	}
+	for i, d := range m.segDict {
+		if err := restoreDict(d, s.SegDicts[i]); err != nil {
+			return fmt.Errorf("segment %d: %w", i, err)
+		}
+	}
+	if err := restorePred(m.window, s.Window); err != nil {
+		return fmt.Errorf("current window: %w", err)
+	}
+	if (m.first == nil) != (s.First == nil) {
+		return fmt.Errorf("the snapshot's first-N reference does not match the config")
+	}
+	if m.first != nil {
+		if err := restorePred(m.first, s.First); err != nil {
+			return fmt.Errorf("reference window: %w", err)
+		}
+	}
+	if err := restorePairs(m.pairs, &s.Pairs); err != nil {
+		return err
+	}
+	for _, p := range s.PendPred {
+		m.pendPred.add(p.ID, p.Time, pendingPred{version: p.Version, seg: p.Seg, pred: p.Pred, score: p.Score, probs: p.Probs})
+	}
+	for _, l := range s.PendLabel {
+		m.pendLabel.add(l.ID, l.Time, pendingLabel{y: l.Y})
+	}
+	if s.Stream != nil {
+		if err := m.restoreStream(s.Stream); err != nil {
+			return fmt.Errorf("streaming window: %w", err)
+		}
+	}
+	m.unknownFeatures = s.Unknown
+	if m.unknownFeatures == nil {
+		m.unknownFeatures = map[string]uint64{}
+	}
+	m.lastEvent, m.predictions, m.labels, m.lsn = s.LastEvent, s.Predictions, s.Labels, s.LSN
+	if !s.Watched.IsZero() {
+		m.watchedSince = s.Watched
+	}
+	return nil
+}
+
+func (m *modelState) restoreStream(s *streamSnap) error {
+	w := m.stream
+	if w == nil {
+		return fmt.Errorf("the config has no streaming window")
+	}
+	if !w.ready {
+		if m.first == nil || !m.first.frozen() {
+			return fmt.Errorf("no reference to start from")
+		}
+		m.startStreamFromFirst()
+	}
+	if len(s.Panes) != len(w.panes) || s.Cur < 0 || s.Cur >= len(w.panes) {
+		return fmt.Errorf("%d panes, want %d", len(s.Panes), len(w.panes))
+	}
+	for i, ps := range s.Panes {
+		p := w.panes[i]
+		if len(ps.Num) != len(p.num) || len(ps.Cat) != len(p.cat) || len(ps.Missing) != len(p.missing) || len(ps.OutOfRange) != len(p.outOfRange) {
+			return fmt.Errorf("pane %d does not match the config's features", i)
+		}
+		p.start, p.n = ps.Start, ps.N
+		copy(p.missing, ps.Missing)
+		copy(p.outOfRange, ps.OutOfRange)
+		for j, b := range ps.Num {
+			if err := p.num[j].UnmarshalBinary(b); err != nil {
+				return err
+			}
+		}
+		for j, b := range ps.Cat {
+			if err := p.cat[j].UnmarshalBinary(b); err != nil {
+				return err
+			}
+		}
+		if p.predNum != nil {
+			if err := p.predNum.UnmarshalBinary(ps.PredNum); err != nil {
+				return err
+			}
+		} else if p.predCat != nil {
+			if err := p.predCat.UnmarshalBinary(ps.PredCat); err != nil {
+				return err
+			}
+		}
+	}
+	w.cur = s.Cur
+	return nil
+}
