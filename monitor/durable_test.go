@@ -1,7 +1,7 @@
 package monitor
 
 import (
-		"encoding/json"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"

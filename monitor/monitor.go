@@ -73,7 +73,7 @@ type Monitor struct {
 	// storeFailing is set while the write-ahead log cannot be written: ingest answers
 	// 503 and /-/ready reports not ready.
 	storeFailing atomic.Bool
-	start            time.Time
+	start        time.Time
 
 	reloadCh chan chan error
 	ready    atomic.Bool
@@ -418,7 +418,7 @@ func (m *Monitor) snapshotLoop(ctx context.Context) {
 			return
 		case <-ticker.C:
 			if now := m.opts.Now(); m.durable.due(now) {
-				m.applyMu.RLock() // a reload does not swap the models mid-snapshot
+				m.applyMu.RLock()                           // a reload does not swap the models mid-snapshot
 				_ = m.durable.snapshot(m.state.Load(), now) // logged inside
 				m.applyMu.RUnlock()
 			}
