@@ -18,7 +18,7 @@ import (
 // benchConfig declares a binary model with 10 numeric and 10 categorical features.
 func benchConfig(window int, mode string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global: {evaluation_interval: 1h}\nmodels:\n  - name: fraud\n    task: binary_classification\n    window: {size: %d, mode: %s}\n    reference: {window: first, size: %d}\n    labels: {max_pending: %d}\n    features:\n", window, mode, window, window)
+	fmt.Fprintf(&b, "global: {evaluation_interval: 1h, wal: {enabled: false}}\nmodels:\n  - name: fraud\n    task: binary_classification\n    window: {size: %d, mode: %s}\n    reference: {window: first, size: %d}\n    labels: {max_pending: %d}\n    features:\n", window, mode, window, window)
 	for i := range 10 {
 		fmt.Fprintf(&b, "      - {name: n%d, type: numeric}\n      - {name: c%d, type: categorical}\n", i, i)
 	}
@@ -31,8 +31,19 @@ func benchMonitor(b *testing.B, window int, mode ...string) *Monitor {
 	if len(mode) > 0 {
 		md = mode[0]
 	}
-	path := filepath.Join(b.TempDir(), "vigil.yaml")
-	if err := os.WriteFile(path, []byte(benchConfig(window, md)), 0o600); err != nil {
+	return benchMonitorWAL(b, window, md, "")
+}
+
+// benchMonitorWAL is benchMonitor with the write-ahead log configured by wal ("" = off).
+func benchMonitorWAL(b *testing.B, window int, mode, wal string) *Monitor {
+	b.Helper()
+	dir := b.TempDir()
+	cfg := benchConfig(window, mode)
+	if wal != "" {
+		cfg = strings.Replace(cfg, "wal: {enabled: false}", "storage_path: "+filepath.Join(dir, "data")+", wal: {"+wal+"}", 1)
+	}
+	path := filepath.Join(dir, "vigil.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	m, err := New(Options{ConfigFile: path, Registry: prometheus.NewRegistry()})
@@ -61,15 +72,19 @@ func benchBatch(n int, r *rand.Rand, idBase int) []byte {
 }
 
 // BenchmarkIngest measures the ingest path without HTTP: decode an NDJSON batch of 1,000
-// 20-feature predictions and apply each to the model's windows and label join.
+// 20-feature predictions and apply each to the model's windows and label join; with
+// the write-ahead log off, on (written to the OS: survives kill -9), and fsynced.
 func BenchmarkIngest(b *testing.B) {
 	for _, mode := range []string{ModeExact, ModeStreaming} {
-		b.Run(mode, func(b *testing.B) { benchIngest(b, mode) })
+		b.Run(mode, func(b *testing.B) { benchIngest(b, mode, "") })
+	}
+	for _, wal := range []string{"fsync: false", "fsync: true"} {
+		b.Run("exact/wal "+wal, func(b *testing.B) { benchIngest(b, ModeExact, wal) })
 	}
 }
 
-func benchIngest(b *testing.B, mode string) {
-	m := benchMonitor(b, 100000, mode)
+func benchIngest(b *testing.B, mode, wal string) {
+	m := benchMonitorWAL(b, 100000, mode, wal)
 	st := m.state.Load()
 	r := rand.New(rand.NewPCG(1, 2))
 	const batch = 1000

@@ -88,9 +88,11 @@ type GlobalConfig struct {
 type WALConfig struct {
 	// Enabled turns the log on (default true). Off, a restart starts every window empty.
 	Enabled bool `yaml:"enabled"`
-	// Fsync makes every ingest request wait for fsync before its 202 (default true), so
-	// that accepted events also survive a machine crash; off, they survive a crash of
-	// vigil but may be lost with the machine. Concurrent requests share one fsync.
+	// Fsync makes every ingest request wait for fsync before its 202 (default false), so
+	// that accepted events also survive a machine crash (power loss, kernel panic). Off,
+	// a 202 means the events are written to the operating system: they survive any crash
+	// of vigil itself (kill -9, OOM kill), as Prometheus's own WAL does. Concurrent
+	// requests share one fsync.
 	Fsync bool `yaml:"fsync"`
 	// SnapshotInterval is how often the windows are written to the snapshot and the log
 	// before it is removed (default 5m); the log is replayed from the last snapshot at
@@ -306,7 +308,7 @@ func DefaultConfig() Config {
 	return Config{
 		Global: GlobalConfig{
 			EvaluationInterval: Duration(DefaultEvaluationInterval), StoragePath: "data/",
-			WAL: WALConfig{Enabled: true, Fsync: true, SnapshotInterval: Duration(DefaultSnapshotInterval), MaxLogBytes: DefaultMaxLogBytes},
+			WAL: WALConfig{Enabled: true, Fsync: false, SnapshotInterval: Duration(DefaultSnapshotInterval), MaxLogBytes: DefaultMaxLogBytes},
 		},
 		Ingest: IngestConfig{
 			MaxBodyBytes:        DefaultMaxBodyBytes,

@@ -37,6 +37,9 @@ const DefaultSegmentBytes = 64 << 20
 const MaxRecordBytes = 64 << 20
 
 const (
+	// maxSpare bounds the buffer kept for reuse, so one huge request does not pin memory.
+	maxSpare = 8 << 20
+
 	headerLen = 16
 	suffix    = ".wal"
 )
@@ -61,6 +64,7 @@ type Log struct {
 
 	mu      sync.Mutex // guards buf, lsn, f, size, first
 	buf     []byte     // framed records not yet written to f
+	spare   []byte     // the buffer last written, reused so steady state does not allocate
 	lsn     uint64     // the newest record's LSN
 	f       *os.File   // the segment being written
 	size    int64      // bytes in f, including buf
@@ -162,13 +166,18 @@ func (l *Log) Sync(lsn uint64) error {
 func (l *Log) flushLocked(rotate bool) error {
 	l.mu.Lock()
 	buf, last, f := l.buf, l.lsn, l.f
-	l.buf = nil
+	l.buf, l.spare = l.spare[:0], nil
 	full := l.size >= l.opts.SegmentBytes
 	l.mu.Unlock()
 	if len(buf) > 0 {
 		if _, err := f.Write(buf); err != nil {
 			return l.writeFailed(buf, fmt.Errorf("write-ahead log: write %s: %w", f.Name(), err))
 		}
+	}
+	if cap(buf) <= maxSpare {
+		l.mu.Lock()
+		l.spare = buf[:0]
+		l.mu.Unlock()
 	}
 	if l.opts.Fsync || rotate || full {
 		if err := f.Sync(); err != nil {
