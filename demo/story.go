@@ -62,10 +62,10 @@ var schedule = []phase{
 			"(the rule's clear level, so it does not flap).",
 		apply: func(w *world) { w.brokenSegment = "" }},
 	{at: 135 * time.Second, title: "A source stalls: house-prices stops sending",
-		text: "The house-prices model server hangs. Expect DeadFeed once nothing has arrived for 8 story seconds.",
+		text:  "The house-prices model server hangs. Expect DeadFeed once nothing has arrived for 8 story seconds.",
 		apply: func(w *world) { w.stalled[ModelHouses] = true }},
 	{at: 160 * time.Second, title: "Source back",
-		text: "house-prices sends again; DeadFeed resolves.",
+		text:  "house-prices sends again; DeadFeed resolves.",
 		apply: func(w *world) { w.stalled[ModelHouses] = false }},
 }
 
