@@ -68,7 +68,8 @@ type Monitor struct {
 	stateSaveFailing bool
 	rules            *rules.Manager
 	alerts           atomic.Pointer[[]*rules.Alert]
-	alerting         *notifier // nil until the config has a route
+	history          qualityHistory // for the status page's quality charts
+	alerting         *notifier      // nil until the config has a route
 	start            time.Time
 
 	reloadCh chan chan error
@@ -396,6 +397,7 @@ func (m *Monitor) Evaluate(ts time.Time) {
 		out[name] = &s
 	}
 	m.stats.Store(&out)
+	m.history.record(ts, out)
 	alerts := m.rules.Eval(context.Background(), ts, &signalSource{stats: out, now: ts, started: m.start})
 	m.alerts.Store(&alerts)
 	m.sendAlerts(context.Background(), alerts)
