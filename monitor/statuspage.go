@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,7 @@ var templateFS embed.FS
 var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"fmtf":     fmtFloat,
 	"fmtp":     fmtPtr,
+	"raw":      rawPtr,
 	"pct":      fmtPct,
 	"ago":      ago,
 	"labels":   labelText,
@@ -280,6 +282,7 @@ type reportBody struct {
 	Metrics        []string
 	Quality        []qualityRow
 	QualityChart   template.HTML
+	QualityCaption string
 	HeadlineMetric string
 	Features       []featureRow
 	DataIssues     []string
@@ -313,9 +316,10 @@ type canaryRow struct {
 	Worse               bool
 }
 
-// newreportBody builds the shared sections from one evaluation's statistics.
-func newreportBody(s *ModelStats, cfg *ModelConfig, qualityChart template.HTML) reportBody {
-	r := reportBody{QualityChart: qualityChart, HeadlineMetric: headlineMetric(s.Task)}
+// newReportBody builds the shared sections from one evaluation's statistics.
+func newReportBody(s *ModelStats, cfg *ModelConfig, qualityChart template.HTML) reportBody {
+	r := reportBody{QualityChart: qualityChart, HeadlineMetric: headlineMetric(s.Task),
+		QualityCaption: headlineMetric(s.Task) + " of the whole window over the last evaluations"}
 	metricSet := map[string]bool{}
 	for _, q := range s.Quality {
 		metricSet[q.Metric] = true
@@ -441,7 +445,7 @@ func (m *Monitor) statusModel(w http.ResponseWriter, r *http.Request) {
 	p := modelPage{
 		Version: m.opts.Version, Now: now, S: s, Alerts: m.alertRows(name),
 		Silences: m.silenceRows(now, name), Alerting: m.alerting != nil,
-		Report: newreportBody(s, cfg, m.history.chart(name, headlineMetric(s.Task))),
+		Report: newReportBody(s, cfg, m.history.chart(name, headlineMetric(s.Task))),
 	}
 	m.render(w, "model.html", p)
 }
@@ -470,6 +474,14 @@ func fmtPtr(v *float64) string {
 		return "–"
 	}
 	return fmtFloat(*v)
+}
+
+// rawPtr is v at full precision, for data attributes that tools (and tests) read back.
+func rawPtr(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
 }
 
 func fmtPct(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
