@@ -1,9 +1,12 @@
 package main
 
 import (
+	"flag"
 	"io"
+	"log/slog"
 	"os"
 
+	"github.com/prometheus/common/promslog"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
@@ -42,5 +45,17 @@ func (p *progress) update(desc string, read, total int64) {
 func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
+	}
+}
+
+// logFlags registers --log.level and --log.format on fs; the returned func builds the
+// logger once fs is parsed.
+func logFlags(fs *flag.FlagSet) func(w io.Writer) *slog.Logger {
+	cfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
+	fs.Var(cfg.Level, "log.level", "log level: debug, info, warn, error")
+	fs.Var(cfg.Format, "log.format", "log format: logfmt, json")
+	return func(w io.Writer) *slog.Logger {
+		cfg.Writer = w
+		return promslog.New(cfg)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/prometheus/common/promslog"
-
 	"github.com/vigilml/vigil/monitor"
 )
 
@@ -26,6 +24,7 @@ func report(args []string, stdout, stderr io.Writer) int {
 	scoreCol := fs.String("score-column", "", "CSV/Parquet column holding the positive-class score")
 	labelCol := fs.String("label-column", "", `CSV/Parquet column holding the true label (default "label" when present)`)
 	idCol := fs.String("id-column", "", "CSV/Parquet column holding the row id")
+	newLogger := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -34,7 +33,7 @@ func report(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	logger := promslog.New(&promslog.Config{Writer: stderr})
+	logger := newLogger(stderr)
 	cfg, err := monitor.LoadFile(*configFile)
 	if err != nil {
 		logger.Error("cannot load config", "err", err)
