@@ -398,3 +398,12 @@ func TestReportCommand(t *testing.T) {
 	require.Contains(t, string(b), `id="feature-amount"`)
 	require.NotContains(t, string(b), "<script")
 }
+
+// TestTutorialConfig keeps docs/tutorial.md's config loadable.
+func TestTutorialConfig(t *testing.T) {
+	t.Setenv("PD_ROUTING_KEY", "tutorial0123456789abcdef01234567")
+	var out, errb bytes.Buffer
+	code := run([]string{"check", "config", "../../examples/kserve/vigil.yaml"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.Contains(t, out.String(), "cancer (binary_classification): 5 feature(s), window last 500 events, reference profile cancer-profile.json")
+}
