@@ -37,11 +37,15 @@ var pageTemplates = template.Must(template.New("").Funcs(template.FuncMap{
 	"ago":      ago,
 	"labels":   labelText,
 	"lower":    strings.ToLower,
-	"isIssue":  func(v *float64) bool { return v != nil && *v > 0 },
+	"isIssue":  func(v *float64) bool { return v != nil && *v >= dataIssueRatio },
 	"deref":    func(b *bool) bool { return b != nil && *b },
 	"deref2":   func(v *float64) float64 { return *v },
 	"hasValue": func(b *bool) bool { return b != nil },
 }).ParseFS(templateFS, "templates/*.html"))
+
+// dataIssueRatio is the share of missing, out-of-range or new-category values from which
+// the pages list a data-quality issue: a few stray values in a large window are normal.
+const dataIssueRatio = 0.01
 
 // qualityHistoryLen is how many evaluations the status page's quality charts cover.
 const qualityHistoryLen = 120
@@ -379,7 +383,7 @@ func newReportBody(s *ModelStats, cfg *ModelConfig, qualityChart template.HTML) 
 			v    *float64
 			what string
 		}{{f.MissingRatio, "missing"}, {f.OutOfRangeRatio, "out of the reference's range"}, {f.NewCategoryRatio, "in categories the reference lacks"}} {
-			if issue.v != nil && *issue.v > 0 {
+			if issue.v != nil && *issue.v >= dataIssueRatio {
 				r.DataIssues = append(r.DataIssues, fmt.Sprintf("%s: %s of current values %s", f.Name, fmtPct(*issue.v), issue.what))
 			}
 		}

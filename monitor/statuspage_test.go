@@ -108,13 +108,13 @@ func TestStatusPages(t *testing.T) {
 			`{feature=&#34;amount&#34;, model=&#34;fraud&#34;}`, "retraining tonight", `<a href="/models/idle">idle</a>`, "no labels yet",
 		}},
 		{path: "/models/fraud", status: http.StatusOK, want: []string{
-			`<section class="feature drifted" id="feature-amount">`, `<section class="feature" id="feature-country">`,
+			`<section class="feature drifted" id="feature-amount" data-method="ks"`, `<section class="feature" id="feature-country" data-method="chi_square"`,
 			"Canary: v4 against v3", "whole window", "country=FR", "retraining tonight",
 			"accuracy of the whole window over the last evaluations", `aria-label="amount: reference and current distribution"`,
 		}, match: []string{
 			// The shifted values lie above the reference's maximum: a data-quality issue.
 			`amount: [1-9][0-9.]*% of current values out of the reference&#39;s range`,
-		}, not: []string{"No missing, out-of-range"}},
+		}, not: []string{"No feature has 1% or more"}},
 		{path: "/models/idle", status: http.StatusOK, want: []string{"No quality yet", "No alert is pending or firing."}, not: []string{"Canary:"}},
 		{path: "/models/nope", status: http.StatusNotFound, want: []string{`unknown model "nope"`}},
 	} {
