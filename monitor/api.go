@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
 	"mime"
@@ -69,7 +68,7 @@ func (m *Monitor) Handler() http.Handler {
 		mux.HandleFunc("GET "+p, m.readyz)
 	}
 	mux.HandleFunc("POST /-/reload", m.reloadHandler)
-	mux.HandleFunc("GET /{$}", m.statusPage)
+	m.statusRoutes(mux)
 	return mux
 }
 
@@ -325,32 +324,6 @@ func timePtr(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
-}
-
-var statusTmpl = template.Must(template.New("status").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>vigil</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left}</style>
-</head><body><h1>vigil</h1>
-<p>{{len .}} model(s). Statistics as JSON at <a href="/api/v1/models">/api/v1/models</a>, metrics at <a href="/metrics">/metrics</a>.</p>
-<table><tr><th>model</th><th>task</th><th>predictions</th><th>labels</th><th>current window</th><th>reference</th><th>labeled pairs</th><th>waiting for labels</th><th>quality (all versions' "*" segment)</th></tr>
-{{range .}}<tr><td><a href="/api/v1/models/{{.Model}}">{{.Model}}</a></td><td>{{.Task}}</td><td>{{.Events.Predictions}}</td><td>{{.Events.Labels}}</td>
-<td>{{.Windows.Current}}</td><td>{{.Windows.Reference}}{{if .Windows.ReferenceFrozen}} (frozen){{end}}</td><td>{{.Windows.Labeled}}</td><td>{{.Labels.PendingPredictions}}</td>
-<td>{{range .Quality}}{{if eq .Segment "*"}}{{.Metric}}{{if .Version}}[{{.Version}}]{{end}}={{printf "%.4f" .Value}} {{end}}{{end}}</td></tr>
-{{end}}</table></body></html>
-`))
-
-func (m *Monitor) statusPage(w http.ResponseWriter, _ *http.Request) {
-	all := *m.stats.Load()
-	var rows []*ModelStats
-	for _, name := range m.modelNames() {
-		if s, ok := all[name]; ok {
-			rows = append(rows, s)
-		}
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := statusTmpl.Execute(w, rows); err != nil {
-		m.logger.Warn("render status page", "err", err)
-	}
 }
 
 type errorBody struct {

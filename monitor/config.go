@@ -239,6 +239,8 @@ type ReferenceConfig struct {
 
 // WindowConfig sizes the current window: the last Size events, or the events of the last Duration.
 type WindowConfig struct {
+	// Size makes the window the last Size events; Duration the events whose event
+	// time lies in the last Duration. One of the two.
 	Size     int      `yaml:"size,omitempty"`
 	Duration Duration `yaml:"duration,omitempty"`
 	// MaxSamples caps a duration window's memory; the oldest events beyond it are evicted.
@@ -257,12 +259,16 @@ const (
 
 // FeatureConfig declares one input feature.
 type FeatureConfig struct {
-	Name string      `yaml:"name"`
+	// Name is the feature's key in an event's "features"; names starting with "__" are
+	// reserved.
+	Name string `yaml:"name"`
+	// Type is numeric or categorical.
 	Type FeatureType `yaml:"type"`
 	// Min and Max bound a numeric feature for vigil_feature_out_of_range_ratio; without
 	// them the reference's minimum and maximum are the bounds.
-	Min   *float64            `yaml:"min,omitempty"`
-	Max   *float64            `yaml:"max,omitempty"`
+	Min *float64 `yaml:"min,omitempty"`
+	Max *float64 `yaml:"max,omitempty"`
+	// Drift overrides how the feature's drift is judged: method, threshold, effect size.
 	Drift *FeatureDriftConfig `yaml:"drift,omitempty"`
 }
 
@@ -274,7 +280,9 @@ type LabelsConfig struct {
 
 // CanaryConfig names the two versions compared by canary checks.
 type CanaryConfig struct {
-	Baseline  string `yaml:"baseline"`
+	// Baseline is the version the candidate is compared with (usually the primary).
+	Baseline string `yaml:"baseline"`
+	// Candidate is the version under evaluation (usually sent with role canary).
 	Candidate string `yaml:"candidate"`
 }
 

@@ -113,9 +113,9 @@ func traffic(seed uint64, n int) (preds, labels []string) {
 	return preds, labels
 }
 
-// feed posts the traffic in batches, labels interleaved with (and some before) their
+// feedDurable posts the traffic in batches, labels interleaved with (and some before) their
 // predictions, and checks every record was accepted.
-func feed(t *testing.T, srv *httptest.Server, preds, labels []string) {
+func feedDurable(t *testing.T, srv *httptest.Server, preds, labels []string) {
 	t.Helper()
 	post := func(path string, lines []string) {
 		resp, err := http.Post(srv.URL+path, "application/x-ndjson", strings.NewReader(strings.Join(lines, "\n")))
@@ -173,10 +173,10 @@ func TestCrashLosesNoAcceptedEvent(t *testing.T) {
 			r := newDurableRig(t, fsync)
 			preds, labels := traffic(1, 300)
 			m, srv := r.open()
-			feed(t, srv, preds[:450], labels[:300])
+			feedDurable(t, srv, preds[:450], labels[:300])
 			// A snapshot in the middle: the restart reads it, then the log after it.
 			require.NoError(t, m.durable.snapshot(m.state.Load(), r.clock.Now()))
-			feed(t, srv, preds[450:], labels[300:])
+			feedDurable(t, srv, preds[450:], labels[300:])
 			ts := r.clock.Add(time.Minute)
 			want := state(t, m, ts)
 			require.Contains(t, want["fraud"], `"predictions": 300`)
@@ -193,7 +193,7 @@ func TestCleanStopLeavesOnlyTheSnapshot(t *testing.T) {
 	r := newDurableRig(t, false)
 	preds, labels := traffic(2, 120)
 	m, srv := r.open()
-	feed(t, srv, preds, labels)
+	feedDurable(t, srv, preds, labels)
 	ts := r.clock.Add(time.Minute)
 	want := state(t, m, ts)
 	require.NoError(t, m.Stop(t.Context()))
@@ -207,7 +207,7 @@ func TestTornLogTail(t *testing.T) {
 	r := newDurableRig(t, false)
 	preds, labels := traffic(3, 60)
 	m, srv := r.open()
-	feed(t, srv, preds, labels)
+	feedDurable(t, srv, preds, labels)
 	ts := r.clock.Add(time.Minute)
 	want := state(t, m, ts)
 	srv.Close()
@@ -224,7 +224,7 @@ func TestTornLogTail(t *testing.T) {
 	require.Equal(t, want, state(t, m2, ts))
 	// The log goes on after the cut.
 	more, _ := traffic(4, 5)
-	feed(t, srv2, more[:3], nil)
+	feedDurable(t, srv2, more[:3], nil)
 	want2 := state(t, m2, ts)
 	srv2.Close()
 	m3, _ := r.open()
@@ -235,7 +235,7 @@ func TestChangedModelStartsEmptyOthersKeepTheirWindows(t *testing.T) {
 	r := newDurableRig(t, false)
 	preds, labels := traffic(5, 100)
 	m, srv := r.open()
-	feed(t, srv, preds, labels)
+	feedDurable(t, srv, preds, labels)
 	ts := r.clock.Add(time.Minute)
 	want := state(t, m, ts)
 	require.NoError(t, m.Stop(t.Context()))
@@ -255,7 +255,7 @@ func TestWALOff(t *testing.T) {
 	preds, labels := traffic(6, 40)
 	m, srv := r.open()
 	require.Nil(t, m.durable)
-	feed(t, srv, preds, labels)
+	feedDurable(t, srv, preds, labels)
 	srv.Close()
 	m2, _ := r.open()
 	require.Contains(t, state(t, m2, r.clock.Now())["fraud"], `"predictions": 0`)

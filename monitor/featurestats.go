@@ -56,6 +56,9 @@ type FeatureStats struct {
 	Detected      *bool    `json:"detected,omitempty"`
 	// NoVerdict says why Detected is absent.
 	NoVerdict string `json:"no_verdict,omitempty"`
+	// Histogram is the reference and current distribution over the bins drift is
+	// computed on (exact mode only).
+	Histogram *Histogram `json:"histogram,omitempty"`
 
 	pvalue   float64 // of the deciding p-value test, NaN otherwise
 	effectOK bool    // effect-size floor met (p-value tests)
@@ -225,7 +228,9 @@ func (m *modelState) featureStats(s *evalScratch, frozen bool) ([]FeatureStats, 
 	}
 	out := make([]FeatureStats, 0, len(s.feats))
 	for i := range s.feats {
-		out = append(out, m.judge(&s.feats[i], &s.ref))
+		fs := m.judge(&s.feats[i], &s.ref)
+		fs.Histogram = m.histogram(i, &s.feats[i], &s.ref)
+		out = append(out, fs)
 	}
 	s.ref.valid = frozen
 	return out, m.modelDrift(out)

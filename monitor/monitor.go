@@ -68,8 +68,9 @@ type Monitor struct {
 	stateSaveFailing bool
 	rules            *rules.Manager
 	alerts           atomic.Pointer[[]*rules.Alert]
-	alerting         *notifier // nil until the config has a route
-	durable          *durable  // nil when global.wal is off
+	history          qualityHistory // for the status page's quality charts
+	alerting         *notifier      // nil until the config has a route
+	durable          *durable       // nil when global.wal is off
 	// storeFailing is set while the write-ahead log cannot be written: ingest answers
 	// 503 and /-/ready reports not ready.
 	storeFailing atomic.Bool
@@ -458,6 +459,7 @@ func (m *Monitor) Evaluate(ts time.Time) {
 		out[name] = &s
 	}
 	m.stats.Store(&out)
+	m.history.record(ts, out)
 	alerts := m.rules.Eval(context.Background(), ts, &signalSource{stats: out, now: ts, started: m.start})
 	m.alerts.Store(&alerts)
 	m.sendAlerts(context.Background(), alerts)

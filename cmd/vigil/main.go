@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"github.com/vigilml/vigil/monitor"
 	"github.com/vigilml/vigil/monitor/profile"
@@ -45,6 +43,8 @@ Usage:
   vigil replay --config.file FILE --input predictions.ndjson [--labels labels.ndjson] [--junit out.xml] [--output text|json] [--fail-on warning]
   vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
   vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
+  vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
+  vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -81,6 +81,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return silence(args[1:], stdout, stderr)
 	case "replay":
 		return replay(args[1:], stdout, stderr)
+	case "demo":
+		return runDemo(args[1:], stdout, stderr)
+	case "report":
+		return report(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -264,6 +268,7 @@ func baseline(args []string, stdout, stderr io.Writer) int {
 	predCol := fs.String("prediction-column", "", "CSV/Parquet column holding the model's prediction")
 	scoreCol := fs.String("score-column", "", "CSV/Parquet column holding the positive-class score")
 	sample := fs.Int("sample", profile.DefaultSampleSize, "values kept per numeric feature (all of them when there are no more)")
+	newLogger := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -272,7 +277,7 @@ func baseline(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	logger := promslog.New(&promslog.Config{Writer: stderr})
+	logger := newLogger(stderr)
 	opts := monitor.BaselineOptions{ModelName: *model, Input: *input, PredictionColumn: *predCol, ScoreColumn: *scoreCol, SampleSize: *sample, Logger: logger}
 	if *configFile != "" {
 		cfg, err := monitor.LoadFile(*configFile)
@@ -285,15 +290,9 @@ func baseline(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("profiling "+*input), progressbar.OptionClearOnFinish())
-		opts.Progress = func(read, total int64) {
-			bar.ChangeMax64(total)
-			_ = bar.Set64(read)
-		}
-		defer bar.Finish()
-	}
+	bar := newProgress(stderr, "profiling "+*input)
+	opts.Progress = func(read, total int64) { bar.update("profiling "+*input, read, total) }
+	defer bar.finish()
 	start := time.Now()
 	p, err := monitor.BuildProfile(opts)
 	if err != nil {
@@ -447,6 +446,7 @@ func replay(args []string, stdout, stderr io.Writer) int {
 	junit := fs.String("junit", "", "write a JUnit XML report here (one test case per rule)")
 	output := fs.String("output", "text", "report format: text or json")
 	failOn := fs.String("fail-on", "warning", "exit 1 when a rule of this severity or above fires: info, warning, critical")
+	newLogger := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -455,19 +455,16 @@ func replay(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "vigil replay: --config.file and --input are required; --output is text or json; --fail-on is info, warning or critical")
 		return 2
 	}
-	logger := promslog.New(&promslog.Config{Writer: stderr})
+	logger := newLogger(stderr)
 	cfg, err := monitor.LoadFile(*configFile)
 	if err != nil {
 		logger.Error("cannot load config", "err", err)
 		return 2
 	}
 	opts := monitor.ReplayOptions{Config: cfg, Predictions: *input, Labels: *labels, Logger: logger}
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.NewOptions64(-1, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
-			progressbar.OptionSetDescription("replaying "+*input), progressbar.OptionClearOnFinish())
-		opts.Progress = func(read, total int64) { bar.ChangeMax64(total); _ = bar.Set64(read) }
-		defer bar.Finish()
-	}
+	bar := newProgress(stderr, "replaying "+*input)
+	opts.Progress = func(read, total int64) { bar.update("replaying "+*input, read, total) }
+	defer bar.finish()
 	rep, err := monitor.Replay(opts)
 	if err != nil {
 		logger.Error("replay failed", "err", err)

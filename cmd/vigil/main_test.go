@@ -371,3 +371,39 @@ rules:
 	require.Equal(t, 2, run([]string{"replay", "--config", cfg}, &out, &errb))
 	require.Equal(t, 2, run([]string{"replay", "--config", cfg, "--input", filepath.Join(dir, "missing.ndjson")}, &out, &errb))
 }
+
+func TestReportCommand(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "report.html")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no input", []string{"report", "--config", "../../monitor/testdata/report/fraud.yaml"}, 2, "--config and --input are required"},
+		{"bad config", []string{"report", "--config", "nope.yaml", "--input", "x.csv"}, 2, "cannot load config"},
+		{"report", []string{"report", "--config", "../../monitor/testdata/report/fraud.yaml", "--input", "../../monitor/testdata/report/current.csv",
+			"--reference", "../../monitor/testdata/report/reference.csv", "--score-column", "score", "--prediction-column", "prediction", "--out", out},
+			0, "model fraud, 500 rows against reference.csv; 1 of 2 features drifted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, &stdout, &stderr)
+			require.Equal(t, tc.code, code, stderr.String())
+			require.Contains(t, stdout.String()+stderr.String(), tc.want)
+		})
+	}
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `id="feature-amount"`)
+	require.NotContains(t, string(b), "<script")
+}
+
+// TestTutorialConfig keeps docs/tutorial.md's config loadable.
+func TestTutorialConfig(t *testing.T) {
+	t.Setenv("PD_ROUTING_KEY", "tutorial0123456789abcdef01234567")
+	var out, errb bytes.Buffer
+	code := run([]string{"check", "config", "../../examples/kserve/vigil.yaml"}, &out, &errb)
+	require.Equal(t, 0, code, errb.String())
+	require.Contains(t, out.String(), "cancer (binary_classification): 5 feature(s), window last 500 events, reference profile cancer-profile.json")
+}
