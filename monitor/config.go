@@ -70,6 +70,8 @@ type Config struct {
 	compiled []*rules.Rule
 	// dir is the directory of the loaded file; relative paths resolve against it.
 	dir string
+	// noProfile names a model whose reference profile is not loaded (vigil baseline).
+	noProfile string
 	// profiles are the models' reference profiles, by model name.
 	profiles map[string]*loadedProfile
 }
@@ -368,12 +370,19 @@ func (c *Config) Model(name string) *ModelConfig {
 type Error = yamlconf.Error
 
 // LoadFile reads and validates the config at path.
-func LoadFile(path string) (*Config, error) {
+func LoadFile(path string) (*Config, error) { return loadFile(path, "") }
+
+// LoadFileForBaseline is LoadFile for `vigil baseline`, which builds the profile that the
+// model's reference: {profile: …} names: that one profile may not exist yet, and is
+// neither read nor checked.
+func LoadFileForBaseline(path, model string) (*Config, error) { return loadFile(path, model) }
+
+func loadFile(path, noProfile string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	cfg, err := load(data, filepath.Dir(path))
+	cfg, err := load(data, filepath.Dir(path), noProfile)
 	if err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
@@ -385,14 +394,14 @@ func LoadFile(path string) (*Config, error) {
 }
 
 // Load parses and validates a config. Relative paths resolve against the working directory.
-func Load(data []byte) (*Config, error) { return load(data, ".") }
+func Load(data []byte) (*Config, error) { return load(data, ".", "") }
 
-func load(data []byte, dir string) (*Config, error) {
+func load(data []byte, dir, noProfile string) (*Config, error) {
 	cfg := DefaultConfig()
 	if err := yamlconf.DecodeStrict(data, &cfg); err != nil {
 		return nil, err
 	}
-	cfg.dir = dir
+	cfg.dir, cfg.noProfile = dir, noProfile
 	if err := cfg.validate(); err != nil {
 		return nil, yamlconf.WithLine(err, data)
 	}
@@ -493,7 +502,7 @@ func (c *Config) loadProfiles() error {
 	c.profiles = map[string]*loadedProfile{}
 	for i := range c.Models {
 		m := &c.Models[i]
-		if m.Reference.Profile == "" {
+		if m.Reference.Profile == "" || m.Name == c.noProfile {
 			continue
 		}
 		at := fmt.Sprintf("models[%d].reference.profile", i)

@@ -280,7 +280,7 @@ func baseline(args []string, stdout, stderr io.Writer) int {
 	logger := newLogger(stderr)
 	opts := monitor.BaselineOptions{ModelName: *model, Input: *input, PredictionColumn: *predCol, ScoreColumn: *scoreCol, SampleSize: *sample, Logger: logger}
 	if *configFile != "" {
-		cfg, err := monitor.LoadFile(*configFile)
+		cfg, err := monitor.LoadFileForBaseline(*configFile, *model)
 		if err != nil {
 			logger.Error("cannot load config", "err", err)
 			return 1

@@ -108,6 +108,13 @@ func TestBaseline(t *testing.T) {
 	out.Reset()
 	require.Equal(t, 0, run([]string{"check", "config", cfg}, &out, &errb), errb.String())
 
+	// The config that names the profile builds it, also before the profile exists.
+	require.NoError(t, os.Remove(filepath.Join(dir, "fraud.json")))
+	require.Equal(t, 1, run([]string{"check", "config", cfg}, &out, &errb), "the profile is missing")
+	errb.Reset()
+	require.Equal(t, 0, run([]string{"baseline", "--config.file", cfg, "--model", "fraud", "--input", input, "--out", filepath.Join(dir, "fraud.json"), "--score-column", "score"}, &out, &errb), errb.String())
+	require.Equal(t, 0, run([]string{"check", "config", cfg}, &out, &errb), errb.String())
+
 	require.Equal(t, 2, run([]string{"baseline", "--model", "fraud"}, &out, &errb))
 	errb.Reset()
 	require.Equal(t, 1, run([]string{"baseline", "--config.file", cfg, "--model", "nope", "--input", input, "--out", filepath.Join(dir, "x.json")}, &out, &errb))
