@@ -3,6 +3,7 @@ package monitor
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -261,4 +262,30 @@ func TestWALOff(t *testing.T) {
 	require.Contains(t, state(t, m2, r.clock.Now())["fraud"], `"predictions": 0`)
 	_, err := os.Stat(filepath.Join(r.data, walDir))
 	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestUnwritableLogAnswers503AndNotReady(t *testing.T) {
+	r := newDurableRig(t, false)
+	m, srv := r.open()
+	m.ready.Store(true)
+	preds, _ := traffic(7, 3)
+	resp, err := http.Post(srv.URL+"/api/v1/predictions", "application/x-ndjson", strings.NewReader(preds[0]))
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+
+	// The log can no longer be written (as on a full or read-only disk).
+	require.NoError(t, m.durable.log.Close())
+	resp, err = http.Post(srv.URL+"/api/v1/predictions", "application/x-ndjson", strings.NewReader(preds[1]))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Contains(t, string(body), "cannot store the events")
+	resp, err = http.Get(srv.URL + "/-/ready")
+	require.NoError(t, err)
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	require.Contains(t, string(body), "write-ahead log")
 }
