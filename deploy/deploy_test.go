@@ -186,7 +186,9 @@ func metaOf(obj runtime.Object) (meta, error) {
 }
 
 // vigilContainer reports whether a container runs vigil's image.
-func vigilContainer(c corev1.Container) bool { return strings.HasPrefix(c.Image, "ghcr.io/vigilml/vigil:") }
+func vigilContainer(c corev1.Container) bool {
+	return strings.HasPrefix(c.Image, "ghcr.io/vigilml/vigil:")
+}
 
 func checkWorkload(t *testing.T, o *objects, w workload, external []string) {
 	t.Helper()
