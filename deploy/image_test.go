@@ -283,7 +283,9 @@ func TestImageBuild(t *testing.T) {
 	// nonroot, and no shell.
 	c = lastLine(bah("from", "--pull-never", "localhost/vigil:test"))
 	root := lastLine(bah("mount", c))
-	t.Cleanup(func() { _ = exec.Command(buildah, "--root", filepath.Join(work, "root"), "--runroot", filepath.Join(work, "run"), "--storage-driver", "vfs", "umount", c).Run() })
+	t.Cleanup(func() {
+		_ = exec.Command(buildah, "--root", filepath.Join(work, "root"), "--runroot", filepath.Join(work, "run"), "--storage-driver", "vfs", "umount", c).Run()
+	})
 	bin := filepath.Join(root, "usr/local/bin/vigil")
 	requireStatic(t, bin)
 	out, err = exec.Command(bin, "version").CombinedOutput()
