@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/vigilml/vigil/monitor"
 )
@@ -405,4 +407,32 @@ func checkVigilConfigs(t *testing.T, o *objects) {
 		}
 	}
 	require.Equal(t, 1, n, "want one vigil.yaml")
+}
+
+// TestKServeExample checks that the KServe example's logger points at the Service and
+// port the prod overlay renders. (KServe's types are not a dependency: the shape is read
+// from YAML.)
+func TestKServeExample(t *testing.T) {
+	raw, err := os.ReadFile("examples/kserve-inferenceservice.yaml")
+	require.NoError(t, err)
+	var isvc struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Spec       struct {
+			Predictor struct {
+				Logger struct{ Mode, URL string } `json:"logger"`
+			} `json:"predictor"`
+		} `json:"spec"`
+	}
+	require.NoError(t, sigsyaml.Unmarshal(raw, &isvc))
+	require.Equal(t, "serving.kserve.io/v1beta1", isvc.APIVersion)
+	require.Equal(t, "InferenceService", isvc.Kind)
+	require.Equal(t, "all", isvc.Spec.Predictor.Logger.Mode, "vigil needs requests (features) and responses (predictions)")
+	u, err := url.Parse(isvc.Spec.Predictor.Logger.URL)
+	require.NoError(t, err)
+	require.Equal(t, "/api/v1/cloudevents", u.Path)
+	o := render(t, newDecoder(t), "prod")
+	require.Len(t, o.services, 1)
+	s := o.services[0]
+	require.Equal(t, fmt.Sprintf("%s.%s.svc.cluster.local:%d", s.Name, s.Namespace, s.Spec.Ports[0].Port), u.Host)
 }
