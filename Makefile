@@ -10,18 +10,23 @@ COMMIT        ?= $(shell git rev-parse HEAD 2>/dev/null)
 DATE          ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS       := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.date=$(DATE)
 
-.PHONY: all build test unit lint fmt-check vet staticcheck fuzz fuzz-smoke bench tidy-check
+.PHONY: all build dashboards test unit lint fmt-check vet staticcheck fuzz fuzz-smoke bench tidy-check
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o vigil ./cmd/vigil
 
+## dashboards: regenerate the Grafana dashboards' JSON from package dashboards.
+dashboards:
+	$(GO) run ./dashboards/gen
+
 ## test: lint, every test with the race detector, and a short run of every fuzz target.
 test: lint unit fuzz-smoke
 
+# deploy/ builds vigil and its image and runs a real Prometheus: minutes on a cold cache.
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 lint: fmt-check vet staticcheck tidy-check
 

@@ -45,6 +45,7 @@ Usage:
   vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
   vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
+  vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -85,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDemo(args[1:], stdout, stderr)
 	case "report":
 		return report(args[1:], stdout, stderr)
+	case "healthcheck":
+		return healthcheck(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
