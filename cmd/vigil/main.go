@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -37,7 +38,7 @@ var (
 const usage = `vigil watches machine-learning models in production.
 
 Usage:
-  vigil run [--config.file FILE] [--web.listen-address ADDR] [--log.level LEVEL] [--log.format FORMAT]
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
@@ -130,6 +131,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	configFile := fs.String("config.file", "vigil.yaml", "configuration file")
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
 	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
+	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler at /debug/pprof/ (CPU, heap, mutex, goroutine profiles)")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
@@ -138,6 +140,10 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
+	if *enablePprof {
+		// Sample one lock contention in 10 for /debug/pprof/mutex.
+		runtime.SetMutexProfileFraction(10)
+	}
 
 	// Signals are caught before anything starts: a SIGHUP during start-up must not take
 	// the default action, which ends the process.
@@ -152,6 +158,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		ExternalURL:   strings.TrimSuffix(*external, "/"),
 		Logger:        logger,
 		Version:       version,
+		EnablePprof:   *enablePprof,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
