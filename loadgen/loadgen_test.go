@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -569,5 +570,25 @@ func TestSpecValidate(t *testing.T) {
 				require.ErrorContains(t, err, tc.wantErr)
 			}
 		})
+	}
+}
+
+func TestAppendFixed(t *testing.T) {
+	for _, tc := range []struct {
+		x    float64
+		d    int
+		want string
+	}{
+		{0, 4, "0.0000"}, {1.5, 4, "1.5000"}, {-0.00004, 4, "0.0000"}, {-0.00006, 4, "-0.0001"},
+		{-2.25, 4, "-2.2500"}, {123.456789, 6, "123.456789"}, {0.999999, 6, "0.999999"}, {7, 0, "7"},
+		{-1234567.12345, 4, "-1234567.1235"},
+	} {
+		require.Equal(t, tc.want, string(appendFixed(nil, tc.x, tc.d)), "%v, %d decimals", tc.x, tc.d)
+	}
+	// Away from halves it agrees with strconv.
+	r := rand.New(rand.NewPCG(1, 1))
+	for range 10000 {
+		x := r.NormFloat64() * 1000
+		require.Equal(t, strconv.FormatFloat(x, 'f', 4, 64), string(appendFixed(nil, x, 4)))
 	}
 }
