@@ -23,6 +23,7 @@ func TestAgainstVigil(t *testing.T) {
 	}{
 		{"binary", loadgen.Spec{Model: "lg", Task: loadgen.BinaryClassification, Features: 20, Categorical: 2, Categories: 10, WindowSize: 5000}},
 		{"regression streaming", loadgen.Spec{Model: "reg", Task: loadgen.Regression, Features: 5, Categorical: 1, Categories: 3, WindowSize: 2000, WindowMode: monitor.ModeStreaming}},
+		{"three models", loadgen.Spec{Model: "multi", Models: 3, Task: loadgen.BinaryClassification, Features: 4, Categorical: 1, Categories: 2, WindowSize: 5000}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -43,13 +44,20 @@ func TestAgainstVigil(t *testing.T) {
 			require.True(t, rep.OK(), "%+v", rep)
 			require.Equal(t, int64(n), rep.Predictions.Accepted)
 			m.Evaluate(time.Now())
-			s, ok := m.Stats(tc.spec.Model)
-			require.True(t, ok)
-			require.Equal(t, uint64(n), s.Events.Predictions)
-			require.Equal(t, uint64(rep.Labels.Accepted), s.Events.Labels)
-			require.Empty(t, s.UnknownFeatures, "the printed config declares every feature sent")
-			require.Zero(t, s.Labels.PendingLabels, "every label found its prediction")
-			require.Equal(t, min(int(rep.Labels.Accepted), tc.spec.WindowSize), s.Windows.Labeled)
+			names := tc.spec.ModelNames()
+			var preds, labels uint64
+			for _, name := range names {
+				s, ok := m.Stats(name)
+				require.True(t, ok, name)
+				require.Equal(t, uint64(n/len(names)), s.Events.Predictions, "batches go to each model in turn")
+				require.Empty(t, s.UnknownFeatures, "the printed config declares every feature sent")
+				require.Zero(t, s.Labels.PendingLabels, "every label found its prediction")
+				require.Equal(t, min(int(s.Events.Labels), tc.spec.WindowSize), s.Windows.Labeled)
+				preds += s.Events.Predictions
+				labels += s.Events.Labels
+			}
+			require.Equal(t, uint64(n), preds)
+			require.Equal(t, uint64(rep.Labels.Accepted), labels)
 		})
 	}
 }

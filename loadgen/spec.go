@@ -29,8 +29,10 @@ const (
 
 // Spec describes the synthetic model and its traffic.
 type Spec struct {
-	// Model is the model name in every event.
-	Model string
+	// Model is the model name in every event; with Models > 1 the models are named
+	// Model-000, Model-001, ... and batch k goes to model k mod Models.
+	Model  string
+	Models int
 	// Task is BinaryClassification or Regression.
 	Task string
 	// Features is the number of features of each prediction, Categorical of them categorical
@@ -57,6 +59,9 @@ func (s *Spec) Validate() error {
 	if s.Model == "" {
 		errs = append(errs, errors.New("model: a name is required"))
 	}
+	if s.Models < 0 || s.Models > 10000 {
+		errs = append(errs, fmt.Errorf("models: %d is not between 1 and 10000 (0 means 1)", s.Models))
+	}
 	if strings.ContainsAny(s.Model, "\"\\\n") {
 		errs = append(errs, fmt.Errorf("model: %q holds a quote, backslash or newline", s.Model))
 	}
@@ -77,6 +82,18 @@ func (s *Spec) Validate() error {
 
 func (s *Spec) numeric() int { return s.Features - s.Categorical }
 
+// ModelNames are the names of the models the traffic goes to.
+func (s *Spec) ModelNames() []string {
+	if s.Models <= 1 {
+		return []string{s.Model}
+	}
+	out := make([]string, s.Models)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%03d", s.Model, i)
+	}
+	return out
+}
+
 func numName(i int) string { return fmt.Sprintf("n%02d", i) }
 func catName(i int) string { return fmt.Sprintf("c%02d", i) }
 
@@ -92,27 +109,29 @@ func (s *Spec) Config() string {
 	if mode == "" {
 		mode = "exact"
 	}
-	fmt.Fprintf(&b, "# A vigil config matching `vigil loadgen --model %s --task %s --features %d --categorical %d`.\n", s.Model, s.Task, s.Features, s.Categorical)
+	fmt.Fprintf(&b, "# A vigil config matching `vigil loadgen --model %s --models %d --task %s --features %d --categorical %d`.\n", s.Model, max(s.Models, 1), s.Task, s.Features, s.Categorical)
 	b.WriteString("# vigil run --config.file THIS_FILE, then run vigil loadgen with the same flags.\n")
 	b.WriteString("global: {evaluation_interval: 10s}\n")
 	b.WriteString("models:\n")
-	fmt.Fprintf(&b, "  - name: %q\n    task: %s\n", s.Model, s.Task)
-	if s.Task == BinaryClassification {
-		b.WriteString("    positive_class: 1\n")
-	}
-	fmt.Fprintf(&b, "    window: {size: %d, mode: %s}\n", size, mode)
-	fmt.Fprintf(&b, "    reference: {window: first, size: %d}\n", size)
-	fmt.Fprintf(&b, "    labels: {ttl: 1h, max_pending: %d}\n", max(size, 100000))
-	if s.Features == 0 {
-		b.WriteString("    features: []\n")
-	} else {
-		b.WriteString("    features:\n")
-	}
-	for i := range s.numeric() {
-		fmt.Fprintf(&b, "      - {name: %s, type: numeric}\n", numName(i))
-	}
-	for i := range s.Categorical {
-		fmt.Fprintf(&b, "      - {name: %s, type: categorical}\n", catName(i))
+	for _, name := range s.ModelNames() {
+		fmt.Fprintf(&b, "  - name: %q\n    task: %s\n", name, s.Task)
+		if s.Task == BinaryClassification {
+			b.WriteString("    positive_class: 1\n")
+		}
+		fmt.Fprintf(&b, "    window: {size: %d, mode: %s}\n", size, mode)
+		fmt.Fprintf(&b, "    reference: {window: first, size: %d}\n", size)
+		fmt.Fprintf(&b, "    labels: {ttl: 1h, max_pending: %d}\n", max(size, 100000))
+		if s.Features == 0 {
+			b.WriteString("    features: []\n")
+		} else {
+			b.WriteString("    features:\n")
+		}
+		for i := range s.numeric() {
+			fmt.Fprintf(&b, "      - {name: %s, type: numeric}\n", numName(i))
+		}
+		for i := range s.Categorical {
+			fmt.Fprintf(&b, "      - {name: %s, type: categorical}\n", catName(i))
+		}
 	}
 	return b.String()
 }
@@ -125,8 +144,8 @@ type generator struct {
 	numKeys [][]byte // `"n00":` ...
 	catKeys [][]byte
 	catVals [][]byte // `"v0"` ...
-	head    []byte   // `{"model":"M","version":"v1","id":"`
-	labHead []byte   // `{"model":"M","id":"`
+	head    [][]byte // per model: `{"model":"M","version":"v1","id":"`
+	labHead [][]byte // per model: `{"model":"M","id":"`
 	buf     []byte
 	labels  []byte
 	truth   []float64 // the label of each event of the last batch
@@ -143,9 +162,11 @@ func newGenerator(s Spec, runID string, seed uint64) *generator {
 	for v := range s.Categories {
 		g.catVals = append(g.catVals, []byte(`"v`+strconv.Itoa(v)+`"`))
 	}
-	model := strconv.Quote(s.Model)
-	g.head = []byte(`{"model":` + model + `,"version":"v1","id":"`)
-	g.labHead = []byte(`{"model":` + model + `,"id":"`)
+	for _, name := range s.ModelNames() {
+		model := strconv.Quote(name)
+		g.head = append(g.head, []byte(`{"model":`+model+`,"version":"v1","id":"`))
+		g.labHead = append(g.labHead, []byte(`{"model":`+model+`,"id":"`))
+	}
 	return g
 }
 
@@ -162,8 +183,9 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 	catShare := min(math.Abs(shift), 1)
 	g.buf = g.buf[:0]
 	g.truth = g.truth[:0]
+	head := g.head[k%int64(len(g.head))]
 	for i := range n {
-		g.buf = append(g.buf, g.head...)
+		g.buf = append(g.buf, head...)
 		g.buf = g.appendID(g.buf, first+int64(i))
 		g.buf = append(g.buf, `","features":{`...)
 		// The model's signal is the first two numeric features.
@@ -222,13 +244,14 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 func (g *generator) labelBatch(k, first int64, ratio float64) ([]byte, int) {
 	r := rand.New(rand.NewPCG(^g.seed, uint64(k)))
 	g.labels = g.labels[:0]
+	head := g.labHead[k%int64(len(g.labHead))]
 	n := 0
 	for i, y := range g.truth {
 		if ratio < 1 && r.Float64() >= ratio {
 			continue
 		}
 		n++
-		g.labels = append(g.labels, g.labHead...)
+		g.labels = append(g.labels, head...)
 		g.labels = g.appendID(g.labels, first+int64(i))
 		g.labels = append(g.labels, `","label":`...)
 		if g.spec.Task == BinaryClassification {

@@ -23,6 +23,7 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	target := fs.String("url", "http://localhost"+monitor.DefaultListenAddress, "vigil's URL; an address that is not loopback is used only when given here explicitly")
 	model := fs.String("model", "loadgen", "model name")
+	models := fs.Int("models", 1, "number of models: with more than one they are named MODEL-000, MODEL-001, ... and batches go to each in turn")
 	task := fs.String("task", loadgen.BinaryClassification, "binary_classification or regression")
 	features := fs.Int("features", 20, "features per prediction")
 	categorical := fs.Int("categorical", 2, "how many of the features are categorical")
@@ -47,7 +48,7 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 	explicitURL := false
 	fs.Visit(func(f *flag.Flag) { explicitURL = explicitURL || f.Name == "url" })
 	spec := loadgen.Spec{
-		Model: *model, Task: *task, Features: *features, Categorical: *categorical, Categories: *categories,
+		Model: *model, Models: *models, Task: *task, Features: *features, Categorical: *categorical, Categories: *categories,
 		DriftAfter: *driftAfter, DriftShift: *driftShift, WindowSize: *windowSize, WindowMode: *windowMode,
 	}
 	if err := spec.Validate(); err != nil {

@@ -19,14 +19,14 @@ import (
 func TestLoadgen(t *testing.T) {
 	flags := []string{"--model", "lgcli", "--features", "8", "--categorical", "3"}
 	var out, errb bytes.Buffer
-	require.Equal(t, 0, run(append([]string{"loadgen", "--print-config"}, flags...), &out, &errb), errb.String())
+	require.Equal(t, 0, run(append([]string{"loadgen", "--print-config", "--models", "2"}, flags...), &out, &errb), errb.String())
 	dir := t.TempDir()
 	path := filepath.Join(dir, "lg.yaml")
 	cfg := strings.Replace(out.String(), "evaluation_interval: 10s", "evaluation_interval: 1h, storage_path: "+filepath.Join(dir, "data"), 1)
 	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
 	out.Reset()
 	require.Equal(t, 0, run([]string{"check", "config", path}, &out, &errb), errb.String())
-	require.Contains(t, out.String(), "lgcli (binary_classification): 8 feature(s)")
+	require.Contains(t, out.String(), "lgcli-001 (binary_classification): 8 feature(s)")
 
 	m, err := monitor.New(monitor.Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Registry: prometheus.NewRegistry()})
 	require.NoError(t, err)
@@ -34,7 +34,7 @@ func TestLoadgen(t *testing.T) {
 	defer func() { require.NoError(t, m.Stop(t.Context())) }()
 
 	out.Reset()
-	code := run(append([]string{"loadgen", "--url", "http://" + m.Addr().String(), "--count", "3000", "--batch-size", "250",
+	code := run(append([]string{"loadgen", "--url", "http://" + m.Addr().String(), "--count", "3000", "--batch-size", "250", "--models", "2",
 		"--concurrency", "3", "--output", "json", "--drift-after", "0s", "--drift-shift", "0.5"}, flags...), &out, &errb)
 	require.Equal(t, 0, code, errb.String())
 	var rep struct {
