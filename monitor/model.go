@@ -55,9 +55,13 @@ type modelState struct {
 	// mapped once at creation so evaluation never touches the ingest-owned dictionaries.
 	profileCounts map[string]map[uint32]int64
 
-	mu       sync.Mutex
-	feats    []featureSlot
-	featIdx  map[string]int
+	mu      sync.Mutex
+	feats   []featureSlot
+	featIdx map[string]int
+	// featPos is, for each position in a prediction's features, the index found there
+	// last time: clients send their features in a fixed order, so one string comparison
+	// usually replaces a map lookup.
+	featPos  []int32
 	segFeat  []int   // feature index of each segment feature
 	segDict  []*dict // segment values of each segment feature
 	classes  *dict
@@ -137,6 +141,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 		}
 		m.feats = append(m.feats, s)
 		m.featIdx[f.Name] = i
+		m.featPos = append(m.featPos, int32(i))
 	}
 	for _, name := range cfg.Segments {
 		m.segFeat = append(m.segFeat, m.featIdx[name])
@@ -292,8 +297,8 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 			m.addPredictionToPane(pn, pred, score)
 			clear(m.seen)
 		}
-		for _, f := range p.Features {
-			i, ok := m.featIdx[f.Name]
+		for pos, f := range p.Features {
+			i, ok := m.featureIndex(pos, f.Name)
 			if !ok {
 				m.countUnknownFeature(f.Name)
 				continue
@@ -370,6 +375,21 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 		}
 	}
 	return nil
+}
+
+// featureIndex finds a declared feature by name, trying the index found at the same
+// position of the previous prediction first. The caller holds m.mu.
+func (m *modelState) featureIndex(pos int, name string) (int, bool) {
+	if pos < len(m.featPos) {
+		if i := m.featPos[pos]; m.feats[i].name == name {
+			return int(i), true
+		}
+	}
+	i, ok := m.featIdx[name]
+	if ok && pos < len(m.featPos) {
+		m.featPos[pos] = int32(i)
+	}
+	return i, ok
 }
 
 // segmentValue is the string a segment feature takes in p.

@@ -48,6 +48,9 @@ type Options struct {
 	ExternalURL string
 	// Console receives the console_configs integration's lines; default os.Stdout.
 	Console io.Writer
+	// EnablePprof serves Go's profiler at /debug/pprof/ (--web.enable-pprof); off by
+	// default, since a profile shows the process's internals to anyone who can reach it.
+	EnablePprof bool
 }
 
 // Monitor is the running engine.

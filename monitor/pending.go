@@ -20,6 +20,7 @@ type pendingNode[T any] struct {
 	val        T
 	prev, next int32 // age order
 	same       int32 // next node with the same id
+	first      bool  // the node byID points at: removing it needs no lookup
 }
 
 func newPendingSet[T any](maxLen int) *pendingSet[T] {
@@ -59,6 +60,7 @@ func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
 		s.nodes[first].same = i
 	} else {
 		s.byID[id] = i
+		s.nodes[i].first = true
 	}
 	s.n++
 	return old, evicted
@@ -100,14 +102,15 @@ func (s *pendingSet[T]) expire(cutoff int64, fn func(v *T)) int {
 // remove deletes node i, keeping the id chain intact.
 func (s *pendingSet[T]) remove(i int32) {
 	id := s.nodes[i].id
-	first := s.byID[id]
-	if first == i {
+	if s.nodes[i].first {
 		if nx := s.nodes[i].same; nx >= 0 {
 			s.byID[id] = nx
+			s.nodes[nx].first = true
 		} else {
 			delete(s.byID, id)
 		}
 	} else {
+		first := s.byID[id]
 		for p := first; p >= 0; p = s.nodes[p].same {
 			if s.nodes[p].same == i {
 				s.nodes[p].same = s.nodes[i].same

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -35,7 +36,7 @@ var (
 const usage = `vigil watches machine-learning models in production.
 
 Usage:
-  vigil run [--config.file FILE] [--web.listen-address ADDR] [--log.level LEVEL] [--log.format FORMAT]
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
@@ -46,6 +47,7 @@ Usage:
   vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
+  vigil loadgen [--url URL] [--model NAME --features 20 --categorical 2] [--rate N] [--count N | --duration D] [--print-config]
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -88,6 +90,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return report(args[1:], stdout, stderr)
 	case "healthcheck":
 		return healthcheck(args[1:], stdout, stderr)
+	case "loadgen":
+		return loadgenCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -134,6 +138,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	configFile := fs.String("config.file", "vigil.yaml", "configuration file")
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
 	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
+	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler at /debug/pprof/ (CPU, heap, mutex, goroutine profiles)")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
@@ -142,6 +147,10 @@ func runDaemon(args []string, stderr io.Writer) int {
 	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
+	if *enablePprof {
+		// Sample one lock contention in 10 for /debug/pprof/mutex.
+		runtime.SetMutexProfileFraction(10)
+	}
 
 	// Signals are caught before anything starts: a SIGHUP during start-up must not take
 	// the default action, which ends the process.
@@ -156,6 +165,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		ExternalURL:   strings.TrimSuffix(*external, "/"),
 		Logger:        logger,
 		Version:       version,
+		EnablePprof:   *enablePprof,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vigilml/vigil/loadgen"
+	"github.com/vigilml/vigil/monitor"
+)
+
+// loadgenCmd sends synthetic load to a running vigil (see docs/performance.md). It exits
+// 0 when every event sent was accepted, 1 otherwise, 2 on bad flags.
+func loadgenCmd(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("vigil loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	target := fs.String("url", "http://localhost"+monitor.DefaultListenAddress, "vigil's URL; an address that is not loopback is used only when given here explicitly")
+	model := fs.String("model", "loadgen", "model name")
+	models := fs.Int("models", 1, "number of models: with more than one they are named MODEL-000, MODEL-001, ... and batches go to each in turn")
+	task := fs.String("task", loadgen.BinaryClassification, "binary_classification or regression")
+	features := fs.Int("features", 20, "features per prediction")
+	categorical := fs.Int("categorical", 2, "how many of the features are categorical")
+	categories := fs.Int("categories", 10, "distinct values of each categorical feature")
+	windowSize := fs.Int("window-size", 100000, "window and reference size written by --print-config")
+	windowMode := fs.String("window-mode", monitor.ModeExact, "window mode written by --print-config: exact or streaming")
+	printConfig := fs.Bool("print-config", false, "print a vigil config declaring the model these flags describe, and exit")
+	batch := fs.Int("batch-size", 1000, "events per request")
+	concurrency := fs.Int("concurrency", 2, "requests in flight at once")
+	rate := fs.Float64("rate", 0, "predictions per second; 0 sends as fast as they are accepted")
+	count := fs.Int64("count", 0, "stop after this many predictions")
+	duration := fs.Duration("duration", 0, "stop after this long (default 10s when --count is not given either)")
+	labels := fs.Float64("labels", 1, "share of predictions that get a label (0 to 1)")
+	driftAfter := fs.Duration("drift-after", 0, "start the drift this long after the start")
+	driftShift := fs.Float64("drift-shift", 0, "drift size: numeric features move by this many standard deviations, this share of categorical values becomes v0")
+	seed := fs.Uint64("seed", 1, "random seed of the data")
+	tokenFile := fs.String("bearer-token-file", "", "file holding the ingest bearer token")
+	output := fs.String("output", "text", "report format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	explicitURL := false
+	fs.Visit(func(f *flag.Flag) { explicitURL = explicitURL || f.Name == "url" })
+	spec := loadgen.Spec{
+		Model: *model, Models: *models, Task: *task, Features: *features, Categorical: *categorical, Categories: *categories,
+		DriftAfter: *driftAfter, DriftShift: *driftShift, WindowSize: *windowSize, WindowMode: *windowMode,
+	}
+	if err := spec.Validate(); err != nil {
+		fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
+		return 2
+	}
+	if *printConfig {
+		fmt.Fprint(stdout, spec.Config())
+		return 0
+	}
+	if *output != "text" && *output != "json" {
+		fmt.Fprintln(stderr, "vigil loadgen: --output is text or json")
+		return 2
+	}
+	if *count <= 0 && *duration <= 0 {
+		*duration = 10 * time.Second
+	}
+	opts := loadgen.Options{
+		URL: *target, AllowNonLoopback: explicitURL, Spec: spec, BatchSize: *batch, Concurrency: *concurrency,
+		Rate: *rate, Count: *count, Duration: *duration, LabelRatio: *labels, Seed: *seed,
+	}
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
+			return 2
+		}
+		opts.BearerToken = strings.TrimSpace(string(b))
+	}
+	if _, err := loadgen.CheckTarget(opts.URL, opts.AllowNonLoopback); err != nil {
+		fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := loadgen.Run(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
+		return 2
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(rep)
+	} else {
+		rep.WriteText(stdout)
+	}
+	if !rep.OK() {
+		return 1
+	}
+	return 0
+}

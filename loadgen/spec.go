@@ -1,0 +1,300 @@
+// Package loadgen sends synthetic predictions and labels to a running vigil over HTTP
+// NDJSON and measures how fast they are accepted: `vigil loadgen`.
+//
+// The traffic is described by a Spec (model, task, features, drift schedule); Spec.Config
+// prints a vigil config that declares exactly that model, so a daemon started with it
+// accepts every event. Run sends batches at a fixed rate or as fast as they are accepted,
+// for a count or a duration, and returns a Report: events sent, accepted and rejected,
+// 429 answers, and the latency distribution of the ingest requests.
+//
+// Every batch is generated from its own seeded random source, so the data sent does not
+// depend on concurrency or timing, only on the seed and the drift schedule.
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Tasks the generator can produce events for.
+const (
+	BinaryClassification = "binary_classification"
+	Regression           = "regression"
+)
+
+// Spec describes the synthetic model and its traffic.
+type Spec struct {
+	// Model is the model name in every event; with Models > 1 the models are named
+	// Model-000, Model-001, ... and batch k goes to model k mod Models.
+	Model  string
+	Models int
+	// Task is BinaryClassification or Regression.
+	Task string
+	// Features is the number of features of each prediction, Categorical of them categorical
+	// (named c00, c01, ...), the rest numeric (n00, n01, ...).
+	Features    int
+	Categorical int
+	// Categories is the number of distinct values of each categorical feature (v0, v1, ...).
+	Categories int
+	// DriftAfter is when the drift starts, counted from the start of the run.
+	DriftAfter time.Duration
+	// DriftShift is applied to batches generated DriftAfter or later after the start:
+	// numeric features move by DriftShift standard deviations and a share DriftShift
+	// (at most 1) of categorical values becomes v0. The labels keep following the
+	// unshifted inputs, so quality drops as well as drift rising. Zero: no drift.
+	DriftShift float64
+	// WindowSize and WindowMode are written into the config Spec.Config prints.
+	WindowSize int
+	WindowMode string
+}
+
+// Validate reports what is wrong with s.
+func (s *Spec) Validate() error {
+	var errs []error
+	if s.Model == "" {
+		errs = append(errs, errors.New("model: a name is required"))
+	}
+	if s.Models < 0 || s.Models > 10000 {
+		errs = append(errs, fmt.Errorf("models: %d is not between 1 and 10000 (0 means 1)", s.Models))
+	}
+	if strings.ContainsAny(s.Model, "\"\\\n") {
+		errs = append(errs, fmt.Errorf("model: %q holds a quote, backslash or newline", s.Model))
+	}
+	if s.Task != BinaryClassification && s.Task != Regression {
+		errs = append(errs, fmt.Errorf("task: %q is not %s or %s (multiclass is not generated)", s.Task, BinaryClassification, Regression))
+	}
+	if s.Features < 0 || s.Categorical < 0 || s.Categorical > s.Features {
+		errs = append(errs, fmt.Errorf("features: %d features of which %d categorical is not possible", s.Features, s.Categorical))
+	}
+	if s.Categorical > 0 && s.Categories < 1 {
+		errs = append(errs, fmt.Errorf("categories: %d; categorical features need at least one value", s.Categories))
+	}
+	if math.IsNaN(s.DriftShift) || math.IsInf(s.DriftShift, 0) {
+		errs = append(errs, errors.New("drift shift: not a finite number"))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Spec) numeric() int { return s.Features - s.Categorical }
+
+// ModelNames are the names of the models the traffic goes to.
+func (s *Spec) ModelNames() []string {
+	if s.Models <= 1 {
+		return []string{s.Model}
+	}
+	out := make([]string, s.Models)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%03d", s.Model, i)
+	}
+	return out
+}
+
+func numName(i int) string { return fmt.Sprintf("n%02d", i) }
+func catName(i int) string { return fmt.Sprintf("c%02d", i) }
+
+// Config is a vigil config (YAML) that declares the model s describes, so that every
+// event Run sends is accepted.
+func (s *Spec) Config() string {
+	var b strings.Builder
+	size := s.WindowSize
+	if size <= 0 {
+		size = 100000
+	}
+	mode := s.WindowMode
+	if mode == "" {
+		mode = "exact"
+	}
+	fmt.Fprintf(&b, "# A vigil config matching `vigil loadgen --model %s --models %d --task %s --features %d --categorical %d`.\n", s.Model, max(s.Models, 1), s.Task, s.Features, s.Categorical)
+	b.WriteString("# vigil run --config.file THIS_FILE, then run vigil loadgen with the same flags.\n")
+	b.WriteString("global: {evaluation_interval: 10s}\n")
+	b.WriteString("models:\n")
+	for _, name := range s.ModelNames() {
+		fmt.Fprintf(&b, "  - name: %q\n    task: %s\n", name, s.Task)
+		if s.Task == BinaryClassification {
+			b.WriteString("    positive_class: 1\n")
+		}
+		fmt.Fprintf(&b, "    window: {size: %d, mode: %s}\n", size, mode)
+		fmt.Fprintf(&b, "    reference: {window: first, size: %d}\n", size)
+		fmt.Fprintf(&b, "    labels: {ttl: 1h, max_pending: %d}\n", max(size, 100000))
+		if s.Features == 0 {
+			b.WriteString("    features: []\n")
+		} else {
+			b.WriteString("    features:\n")
+		}
+		for i := range s.numeric() {
+			fmt.Fprintf(&b, "      - {name: %s, type: numeric}\n", numName(i))
+		}
+		for i := range s.Categorical {
+			fmt.Fprintf(&b, "      - {name: %s, type: categorical}\n", catName(i))
+		}
+	}
+	return b.String()
+}
+
+// generator writes batches of events. It is owned by one goroutine.
+type generator struct {
+	spec    Spec
+	runID   string
+	seed    uint64
+	numKeys [][]byte // `"n00":` ...
+	catKeys [][]byte
+	catVals [][]byte // `"v0"` ...
+	head    [][]byte // per model: `{"model":"M","version":"v1","id":"`
+	labHead [][]byte // per model: `{"model":"M","id":"`
+	buf     []byte
+	labels  []byte
+	truth   []float64 // the label of each event of the last batch
+}
+
+func newGenerator(s Spec, runID string, seed uint64) *generator {
+	g := &generator{spec: s, runID: runID, seed: seed}
+	for i := range s.numeric() {
+		g.numKeys = append(g.numKeys, []byte(`"`+numName(i)+`":`))
+	}
+	for i := range s.Categorical {
+		g.catKeys = append(g.catKeys, []byte(`"`+catName(i)+`":`))
+	}
+	for v := range s.Categories {
+		g.catVals = append(g.catVals, []byte(`"v`+strconv.Itoa(v)+`"`))
+	}
+	for _, name := range s.ModelNames() {
+		model := strconv.Quote(name)
+		g.head = append(g.head, []byte(`{"model":`+model+`,"version":"v1","id":"`))
+		g.labHead = append(g.labHead, []byte(`{"model":`+model+`,"id":"`))
+	}
+	return g
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// predictions writes batch k (n events, ids first..first+n-1) as NDJSON into g.buf and
+// remembers each event's true label; drifted applies the drift shift.
+func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
+	r := rand.New(rand.NewPCG(g.seed, uint64(k)))
+	shift := 0.0
+	if drifted {
+		shift = g.spec.DriftShift
+	}
+	catShare := min(math.Abs(shift), 1)
+	g.buf = g.buf[:0]
+	g.truth = g.truth[:0]
+	head := g.head[k%int64(len(g.head))]
+	for i := range n {
+		g.buf = append(g.buf, head...)
+		g.buf = g.appendID(g.buf, first+int64(i))
+		g.buf = append(g.buf, `","features":{`...)
+		// The model's signal is the first two numeric features.
+		var seen, truth float64
+		for j, key := range g.numKeys {
+			x := r.NormFloat64()
+			if j < 2 {
+				truth += x
+				seen += x + shift
+			}
+			if j > 0 {
+				g.buf = append(g.buf, ',')
+			}
+			g.buf = append(g.buf, key...)
+			g.buf = appendFixed(g.buf, x+shift, 4)
+		}
+		for j, key := range g.catKeys {
+			v := r.IntN(len(g.catVals))
+			if catShare > 0 && r.Float64() < catShare {
+				v = 0
+			}
+			if j > 0 || len(g.numKeys) > 0 {
+				g.buf = append(g.buf, ',')
+			}
+			g.buf = append(g.buf, key...)
+			g.buf = append(g.buf, g.catVals[v]...)
+		}
+		g.buf = append(g.buf, '}')
+		if g.spec.Task == BinaryClassification {
+			score := sigmoid(seen + 0.5*r.NormFloat64())
+			y := 0.0
+			if r.Float64() < sigmoid(truth) {
+				y = 1
+			}
+			pred := byte('0')
+			if score >= 0.5 {
+				pred = '1'
+			}
+			g.buf = append(g.buf, `,"prediction":`...)
+			g.buf = append(g.buf, pred)
+			g.buf = append(g.buf, `,"score":`...)
+			g.buf = appendFixed(g.buf, score, 6)
+			g.truth = append(g.truth, y)
+		} else {
+			g.buf = append(g.buf, `,"prediction":`...)
+			g.buf = appendFixed(g.buf, seen, 4)
+			g.truth = append(g.truth, truth+0.1*r.NormFloat64())
+		}
+		g.buf = append(g.buf, "}\n"...)
+	}
+	return g.buf
+}
+
+// labelBatch writes the labels of the last predictions batch (ids first...) as NDJSON,
+// each event labelled with probability ratio, and returns the body and its count.
+func (g *generator) labelBatch(k, first int64, ratio float64) ([]byte, int) {
+	r := rand.New(rand.NewPCG(^g.seed, uint64(k)))
+	g.labels = g.labels[:0]
+	head := g.labHead[k%int64(len(g.labHead))]
+	n := 0
+	for i, y := range g.truth {
+		if ratio < 1 && r.Float64() >= ratio {
+			continue
+		}
+		n++
+		g.labels = append(g.labels, head...)
+		g.labels = g.appendID(g.labels, first+int64(i))
+		g.labels = append(g.labels, `","label":`...)
+		if g.spec.Task == BinaryClassification {
+			g.labels = strconv.AppendInt(g.labels, int64(y), 10)
+		} else {
+			g.labels = appendFixed(g.labels, y, 4)
+		}
+		g.labels = append(g.labels, "}\n"...)
+	}
+	return g.labels, n
+}
+
+func (g *generator) appendID(b []byte, seq int64) []byte {
+	b = append(b, "lg-"...)
+	b = append(b, g.runID...)
+	b = append(b, '-')
+	return strconv.AppendInt(b, seq, 10)
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// appendFixed appends x with the given number of decimals (at most 6), as
+// strconv.AppendFloat(b, x, 'f', decimals, 64) does up to the rounding of halves, in a
+// tenth of its time: the generator must cost less than vigil's parse of what it writes.
+// |x| must be below 1e12.
+func appendFixed(b []byte, x float64, decimals int) []byte {
+	v := int64(math.Round(x * pow10[decimals]))
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	scale := int64(pow10[decimals])
+	b = strconv.AppendInt(b, v/scale, 10)
+	if decimals == 0 {
+		return b
+	}
+	var digits [7]byte
+	digits[0] = '.'
+	frac := v % scale
+	for i := decimals; i > 0; i-- {
+		digits[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	b = append(b, digits[:decimals+1]...)
+	return b
+}
