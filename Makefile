@@ -60,3 +60,13 @@ fuzz-smoke fuzz:
 ## bench: every benchmark, benchstat-ready (`make bench > new.txt; benchstat old.txt new.txt`).
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) -count=$(BENCHCOUNT) ./...
+
+## vulncheck: govulncheck against the Go vulnerability database as the module proxy serves
+## it (golang.org/x/vulndb, indexed locally: vuln.go.dev itself is not reachable here).
+VULNDB_VERSION ?= v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK_VERSION ?= v1.9.0
+vulncheck:
+	@dir=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	rm -rf /tmp/vigil-vulndb && \
+	$(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$dir/data/osv" -out /tmp/vigil-vulndb && \
+	$(GO) run golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION) -db file:///tmp/vigil-vulndb ./...
