@@ -3,6 +3,7 @@ package loadgen
 import (
 	"testing"
 
+	"github.com/vigilml/vigil/internal/cputime"
 	"github.com/vigilml/vigil/monitor/event"
 )
 
@@ -23,13 +24,13 @@ func BenchmarkDecodeOnly(b *testing.B) {
 	}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		if n, _, _ := d.Predictions(body, event.NDJSON, "", fn); n != 1000 {
 			b.Fatal(n)
 		}
 	}
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N*1000), "cpu-ns/event")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N*1000), "cpu-ns/event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/event")
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 }

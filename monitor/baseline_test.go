@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilml/vigil/internal/cputime"
 	"github.com/vigilml/vigil/monitor/profile"
 )
 
@@ -95,7 +96,7 @@ func BenchmarkBuildProfile(b *testing.B) {
 		writeBenchCSV(b, path, 200000)
 	}
 	var rows int64
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		p, err := BuildProfile(BaselineOptions{ModelName: "m", Input: path, ScoreColumn: "score"})
 		if err != nil {
@@ -104,7 +105,7 @@ func BenchmarkBuildProfile(b *testing.B) {
 		rows = p.Source.Rows
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(rows*int64(b.N)), "cpu-ns/row")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(rows*int64(b.N)), "cpu-ns/row")
 }
 
 // writeBenchCSV writes rows in bench/gencsv.go's layout.

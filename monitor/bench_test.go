@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilml/vigil/internal/cputime"
 	"github.com/vigilml/vigil/monitor/event"
 )
 
@@ -99,14 +100,14 @@ func benchIngest(b *testing.B, mode, wal string) {
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	for i := 0; b.Loop(); i++ {
 		resp, _, msg := m.apply(context.Background(), st, kindPrediction, bodies[i%len(bodies)], event.NDJSON, "")
 		if msg != "" || resp.Accepted != batch {
 			b.Fatalf("accepted %v: %s", resp, msg)
 		}
 	}
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/float64(b.N*batch), "cpu-ns/event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/event")
 	b.ReportMetric(float64(b.N*batch*20)/b.Elapsed().Seconds(), "featurevalues/s")
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vigilml/vigil/alerting"
+	"github.com/vigilml/vigil/alerting/internal/notifyutil/notifytest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -36,39 +37,8 @@ const (
 
 // ---- Fixtures ----
 
-func accuracyAlerts(resolved bool) []*alerting.Alert {
-	de := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=DE",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.812 in country=DE",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DDE",
-			"runbook_url":   "https://runbooks.example/vigil/AccuracyDrop",
-		},
-		StartsAt:     t0.Add(5 * time.Minute),
-		GeneratorURL: "http://vigil.example:9780/api/v1/alerts?rule=AccuracyDrop",
-		Value:        0.81234, Threshold: 0.85,
-	}
-	fr := &alerting.Alert{
-		Labels: map[string]string{
-			"alertname": "AccuracyDrop", "model": "fraud", "segment": "country=FR",
-			"version": "v3", "severity": "critical", "team": "risk",
-		},
-		Annotations: map[string]string{
-			"summary":       "fraud accuracy is 0.79 in country=FR",
-			"dashboard_url": "https://grafana.example/d/vigil-model?var-model=fraud&var-segment=country%3DFR",
-		},
-		StartsAt: t0.Add(20 * time.Minute),
-		Value:    0.79, Threshold: 0.85,
-	}
-	if resolved {
-		de.EndsAt = t0.Add(28 * time.Minute)
-		fr.EndsAt = t0.Add(28 * time.Minute)
-	}
-	return []*alerting.Alert{de, fr}
-}
+// accuracyAlerts are the shared fixtures' two AccuracyDrop alerts.
+func accuracyAlerts(resolved bool) []*alerting.Alert { return notifytest.AccuracyAlerts(resolved) }
 
 func driftAlert() *alerting.Alert {
 	return &alerting.Alert{

@@ -13,6 +13,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigilml/vigil/internal/cputime"
 	"github.com/vigilml/vigil/monitor/dataset"
 )
 
@@ -162,7 +163,7 @@ func benchRead(b *testing.B, path string, format dataset.Format) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
-	cpu0 := cpuTime(b)
+	cpu0 := cputime.Process()
 	rows := 0
 	b.SetBytes(st.Size())
 	b.ReportAllocs()
@@ -187,7 +188,7 @@ func benchRead(b *testing.B, path string, format dataset.Format) {
 		require.NoError(b, r.Close())
 		rows += n
 	}
-	cpu := cpuTime(b) - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms)
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 	// CPU time of the whole process (decoding, hashing, GC) per row: a
