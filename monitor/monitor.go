@@ -138,6 +138,7 @@ func New(opts Options) (*Monitor, error) {
 	m.start = opts.Now()
 	m.rules = rules.NewManager(rules.Options{Registerer: reg, Logger: opts.Logger.With("component", "rules")})
 	reg.MustRegister(newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
+	reg.MustRegister(newCanaryCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "vigil's version; always 1.",
 		ConstLabels: prometheus.Labels{"version": opts.Version},
