@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigilml/vigil/alerting"
 	"github.com/vigilml/vigil/internal/yamlconf"
+	"github.com/vigilml/vigil/monitor/cloudevents"
 	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/rules"
 )
@@ -65,6 +66,8 @@ type Config struct {
 	// Alerting is Alertmanager's route, receivers, inhibit_rules and time_intervals, at
 	// the top level of the file as in Alertmanager's own config.
 	Alerting alerting.Config `yaml:",inline"`
+	// CloudEvents turns on the KServe / Seldon payload-logger sink (POST /api/v1/cloudevents).
+	CloudEvents *cloudevents.Config `yaml:"cloudevents,omitempty"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -503,6 +506,11 @@ func (c *Config) validate() error {
 			return fieldErr(at+".name", "model %q is declared twice", m.Name)
 		}
 		seen[m.Name] = true
+	}
+	if c.CloudEvents != nil {
+		if err := c.CloudEvents.Validate("cloudevents"); err != nil {
+			return err
+		}
 	}
 	if err := c.loadProfiles(); err != nil {
 		return err

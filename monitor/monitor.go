@@ -69,6 +69,7 @@ type Monitor struct {
 	rules            *rules.Manager
 	alerts           atomic.Pointer[[]*rules.Alert]
 	alerting         *notifier // nil until the config has a route
+	sources          sources
 	start            time.Time
 
 	reloadCh chan chan error
@@ -151,6 +152,7 @@ func New(opts Options) (*Monitor, error) {
 		return nil, err
 	}
 	m.state.Store(m.buildState(cfg, nil))
+	m.newSources(cfg)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	if err := m.restoreRuleState(cfg); err != nil {
 		// A damaged state file must not keep vigil down: the rules start afresh.
@@ -242,6 +244,7 @@ func (m *Monitor) Start() error {
 	})
 	wg.Go(func() { m.evaluationLoop(ctx) })
 	wg.Go(func() { m.reloadLoop(ctx) })
+	m.runSources(ctx, &wg)
 	if m.alerting != nil {
 		d := m.alerting.d
 		wg.Go(func() {
@@ -346,6 +349,7 @@ func (m *Monitor) reload() error {
 	m.state.Store(st)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()
+	m.reloadSources(cfg)
 	if err := m.reloadAlerting(cfg); err != nil {
 		m.metrics.reloadSuccess.Set(0)
 		m.logger.Error("alerting config refused; the running routing is kept", "err", err)

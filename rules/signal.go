@@ -38,9 +38,9 @@ var (
 		// detected is a feature's 0/1 verdict; share the model's share of drifted features.
 		"detected", "share",
 	}
-	pValueMethods  = []string{"ks", "chi_square"}
-	dataMetrics    = []string{"missing_ratio", "out_of_range_ratio", "new_category_ratio"}
-	canaryMetrics  = []string{
+	pValueMethods = []string{"ks", "chi_square"}
+	dataMetrics   = []string{"missing_ratio", "out_of_range_ratio", "new_category_ratio"}
+	canaryMetrics = []string{
 		"agreement", "verdict", "score_mean_abs_diff", "score_correlation", "prediction_drift",
 		"accuracy_delta", "auc_delta", "latency_p50_ratio", "latency_p95_ratio",
 	}
