@@ -18,6 +18,7 @@ import (
 	"github.com/vigilml/vigil/alerting"
 	"github.com/vigilml/vigil/internal/yamlconf"
 	"github.com/vigilml/vigil/monitor/cloudevents"
+	"github.com/vigilml/vigil/monitor/kafka"
 	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/rules"
 )
@@ -68,6 +69,8 @@ type Config struct {
 	Alerting alerting.Config `yaml:",inline"`
 	// CloudEvents turns on the KServe / Seldon payload-logger sink (POST /api/v1/cloudevents).
 	CloudEvents *cloudevents.Config `yaml:"cloudevents,omitempty"`
+	// Kafka starts a consumer group on prediction and label topics.
+	Kafka *kafka.Config `yaml:"kafka,omitempty"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -509,6 +512,11 @@ func (c *Config) validate() error {
 	}
 	if c.CloudEvents != nil {
 		if err := c.CloudEvents.Validate("cloudevents"); err != nil {
+			return err
+		}
+	}
+	if c.Kafka != nil {
+		if err := c.Kafka.Validate("kafka"); err != nil {
 			return err
 		}
 	}

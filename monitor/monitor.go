@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilml/vigil/monitor/event"
 	"github.com/vigilml/vigil/rules"
@@ -48,6 +49,8 @@ type Options struct {
 	ExternalURL string
 	// Console receives the console_configs integration's lines; default os.Stdout.
 	Console io.Writer
+	// KafkaOpts are extra franz-go client options for the kafka: source (tests).
+	KafkaOpts []kgo.Opt
 }
 
 // Monitor is the running engine.
@@ -152,7 +155,9 @@ func New(opts Options) (*Monitor, error) {
 		return nil, err
 	}
 	m.state.Store(m.buildState(cfg, nil))
-	m.newSources(cfg)
+	if err := m.newSources(cfg); err != nil {
+		return nil, err
+	}
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	if err := m.restoreRuleState(cfg); err != nil {
 		// A damaged state file must not keep vigil down: the rules start afresh.

@@ -2,20 +2,37 @@ package monitor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 
 	"github.com/vigilml/vigil/monitor/cloudevents"
 	"github.com/vigilml/vigil/monitor/event"
+	"github.com/vigilml/vigil/monitor/kafka"
 )
 
 // sources are the ingestion sources besides the HTTP API, built once at New from the
 // config's sections (a section added by a reload takes effect at the next restart).
 type sources struct {
 	cloudevents *cloudevents.Handler
+	kafka       *kafka.Consumer
 }
 
-func (m *Monitor) newSources(cfg *Config) {
+func (m *Monitor) newSources(cfg *Config) error {
+	if cfg.Kafka != nil {
+		c, err := kafka.New(kafka.Options{
+			Config:     *cfg.Kafka,
+			Sink:       m.kafkaSink,
+			Registerer: m.reg,
+			Logger:     m.opts.Logger.With("component", "kafka"),
+			ExtraOpts:  m.opts.KafkaOpts,
+		})
+		if err != nil {
+			return err
+		}
+		m.sources.kafka = c
+	}
 	if cfg.CloudEvents != nil {
 		m.sources.cloudevents = cloudevents.New(cloudevents.Options{
 			Config:       *cfg.CloudEvents,
@@ -27,6 +44,27 @@ func (m *Monitor) newSources(cfg *Config) {
 			Now:          m.opts.Now,
 		})
 	}
+	return nil
+}
+
+// kafkaSink applies a Kafka batch; a body refused as a whole is reported as
+// kafka.ErrRejected so the consumer commits past it instead of retrying it forever.
+func (m *Monitor) kafkaSink(ctx context.Context, labels, json bool, body []byte) (kafka.Result, error) {
+	kind, f := KindPrediction, event.NDJSON
+	if labels {
+		kind = KindLabel
+	}
+	if json {
+		f = event.JSON
+	}
+	resp, err := m.Ingest(ctx, kind, body, f)
+	if be, ok := errors.AsType[*IngestBodyError](err); ok {
+		return kafka.Result{}, fmt.Errorf("%w: %s", kafka.ErrRejected, be.Msg)
+	}
+	if err != nil {
+		return kafka.Result{}, err
+	}
+	return kafka.Result{Accepted: resp.Accepted, Rejected: resp.Rejected}, nil
 }
 
 // sink is the sources' way into the ingest path the HTTP API uses.
@@ -59,6 +97,13 @@ func (m *Monitor) mountSources(mux *http.ServeMux) {
 
 // runSources starts the sources' workers; they stop (after draining) when ctx ends.
 func (m *Monitor) runSources(ctx context.Context, wg *sync.WaitGroup) {
+	if c := m.sources.kafka; c != nil {
+		wg.Go(func() {
+			if err := c.Run(ctx); err != nil {
+				m.logger.Error("Kafka consumer stopped", "err", err)
+			}
+		})
+	}
 	if h := m.sources.cloudevents; h != nil {
 		wg.Go(func() {
 			if err := h.Run(ctx); err != nil {
