@@ -324,3 +324,19 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+func TestBrokerDownStopsCleanly(t *testing.T) {
+	// A real address, then closed: nothing listens there any more.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	require.NoError(t, err)
+	dead := c.ListenAddrs()
+	c.Close()
+	sink := newCountingSink()
+	r := startConsumer(t, dead, sink.forMember("a"))
+	time.Sleep(300 * time.Millisecond) // let it try to dial
+	start := time.Now()
+	r.stop(t)
+	require.Less(t, time.Since(start), 10*time.Second, "a consumer that cannot reach Kafka must still stop promptly")
+	u, _, _, _ := sink.stats()
+	require.Zero(t, u)
+}
