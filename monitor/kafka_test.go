@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // TestKafkaIntoWindows runs a Monitor consuming from franz-go's in-process Kafka: the
@@ -96,4 +98,100 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels ma
 		}
 	}
 	return 0
+}
+
+// TestSeldonCore2Topics reads Seldon Core 2's model topics: protobuf ModelInferRequest and
+// ModelInferResponse records keyed by request id, paired into predictions.
+func TestSeldonCore2Topics(t *testing.T) {
+	const in, out = "seldon.seldon-mesh.model.iris.inputs", "seldon.seldon-mesh.model.iris.outputs"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, in, out))
+	require.NoError(t, err)
+	defer cluster.Close()
+	brokers := cluster.ListenAddrs()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`
+global: {evaluation_interval: 1h, storage_path: %s}
+models:
+  - name: iris
+    task: multiclass_classification
+    features:
+      - {name: sepal_length, type: numeric}
+      - {name: sepal_width, type: numeric}
+      - {name: petal_length, type: numeric}
+      - {name: petal_width, type: numeric}
+cloudevents:
+  models:
+    - {inference_service: iris, features: [sepal_length, sepal_width, petal_length, petal_width]}
+kafka:
+  brokers: [%q]
+  group: vigil
+  seldon: {namespace: seldon-mesh, models: [iris]}
+`, filepath.Join(dir, "data"), brokers[0])
+	path := filepath.Join(dir, "vigil.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+	clock := newFakeClock()
+	reg := prometheus.NewPedanticRegistry()
+	m, err := New(Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Now: clock.Now, Registry: reg,
+		KafkaOpts: []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}})
+	require.NoError(t, err)
+	require.NoError(t, m.Start())
+	defer func() { require.NoError(t, m.Stop(context.Background())) }()
+
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	require.NoError(t, err)
+	defer cl.Close()
+	var recs []*kgo.Record
+	for i := range 20 {
+		id := fmt.Sprintf("req-%d", i)
+		recs = append(recs,
+			&kgo.Record{Topic: in, Key: []byte(id), Value: seldonRequest(id, float32(i))},
+			&kgo.Record{Topic: out, Key: []byte(id), Value: seldonResponse(id, int64(i%3))})
+	}
+	recs = append(recs, &kgo.Record{Topic: in, Key: []byte("bad"), Value: []byte{0x2a, 0x10, 0x01}})
+	require.NoError(t, cl.ProduceSync(context.Background(), recs...).FirstErr())
+	require.Eventually(t, func() bool {
+		m.Evaluate(clock.Now())
+		s, _ := m.Stats("iris")
+		return s.Events.Predictions == 20
+	}, 30*time.Second, 20*time.Millisecond)
+	s := func() ModelStats { s, _ := m.Stats("iris"); return *s }()
+	require.Equal(t, 20, s.Windows.Current)
+	require.Empty(t, s.UnknownFeatures)
+	require.Equal(t, 1.0, counterValue(t, reg, "vigil_kafka_records_total", map[string]string{"topic": in, "result": "rejected"}), "the undecodable record is counted and committed past")
+	require.Equal(t, 20.0, counterValue(t, reg, "vigil_cloudevents_paired_total", nil))
+	for _, f := range s.Features {
+		if f.Name == "sepal_length" {
+			require.Equal(t, 20, f.Current)
+		}
+	}
+}
+
+// seldonRequest is a protobuf ModelInferRequest (grpc_predict_v2.proto: 3 id, 5 inputs;
+// tensor 1 name, 2 datatype, 3 shape, 5 contents; contents 6 fp32) of one [1, 4] row.
+func seldonRequest(id string, x float32) []byte {
+	str := func(b []byte, num protowire.Number, s string) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, num, protowire.BytesType), s)
+	}
+	byt := func(b []byte, num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
+	var vals []byte
+	for _, v := range []float32{x, 3, 1.5, 0.2} {
+		vals = protowire.AppendFixed32(vals, math.Float32bits(v))
+	}
+	shape := protowire.AppendVarint(protowire.AppendVarint(nil, 1), 4)
+	tensor := byt(byt(str(str(nil, 1, "predict"), 2, "FP32"), 3, shape), 5, byt(nil, 6, vals))
+	return byt(str(str(nil, 1, "iris"), 3, id), 5, tensor)
+}
+
+// seldonResponse is a protobuf ModelInferResponse (5 outputs) of one INT64 class.
+func seldonResponse(id string, class int64) []byte {
+	str := func(b []byte, num protowire.Number, s string) []byte {
+		return protowire.AppendString(protowire.AppendTag(b, num, protowire.BytesType), s)
+	}
+	byt := func(b []byte, num protowire.Number, v []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(b, num, protowire.BytesType), v)
+	}
+	tensor := byt(byt(str(str(nil, 1, "predict"), 2, "INT64"), 3, protowire.AppendVarint(nil, 1)), 5, byt(nil, 3, protowire.AppendVarint(nil, uint64(class))))
+	return byt(str(str(nil, 1, "iris"), 3, id), 5, tensor)
 }

@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,15 +16,43 @@ import (
 // sources are the ingestion sources besides the HTTP API, built once at New from the
 // config's sections (a section added by a reload takes effect at the next restart).
 type sources struct {
-	cloudevents *cloudevents.Handler
-	kafka       *kafka.Consumer
+	cloudevents *cloudevents.Handler // mounted at /api/v1/cloudevents
+	// pairer pairs Seldon Core 2's Kafka records: the CloudEvents handler, or one of its
+	// own when the HTTP sink is off.
+	pairer *cloudevents.Handler
+	kafka  *kafka.Consumer
 }
 
 func (m *Monitor) newSources(cfg *Config) error {
+	newPairer := func(c cloudevents.Config) *cloudevents.Handler {
+		return cloudevents.New(cloudevents.Options{
+			Config:       c,
+			Sink:         m.sink,
+			Model:        m.modelInfo,
+			MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+			Registerer:   m.reg,
+			Logger:       m.opts.Logger.With("component", "cloudevents"),
+			Now:          m.opts.Now,
+		})
+	}
+	if cfg.CloudEvents != nil {
+		m.sources.cloudevents = newPairer(*cfg.CloudEvents)
+		m.sources.pairer = m.sources.cloudevents
+	}
 	if cfg.Kafka != nil {
+		var seldon func(ctx context.Context, model string, response bool, key string, value []byte) error
+		if cfg.Kafka.Seldon != nil {
+			if m.sources.pairer == nil {
+				m.sources.pairer = newPairer(cloudevents.Config{
+					QueueSize: cloudevents.DefaultQueueSize, PairTTL: Duration(cloudevents.DefaultPairTTL), MaxPending: cloudevents.DefaultMaxPending,
+				})
+			}
+			seldon = m.seldonSink
+		}
 		c, err := kafka.New(kafka.Options{
 			Config:     *cfg.Kafka,
 			Sink:       m.kafkaSink,
+			SeldonSink: seldon,
 			Registerer: m.reg,
 			Logger:     m.opts.Logger.With("component", "kafka"),
 			ExtraOpts:  m.opts.KafkaOpts,
@@ -32,17 +61,6 @@ func (m *Monitor) newSources(cfg *Config) error {
 			return err
 		}
 		m.sources.kafka = c
-	}
-	if cfg.CloudEvents != nil {
-		m.sources.cloudevents = cloudevents.New(cloudevents.Options{
-			Config:       *cfg.CloudEvents,
-			Sink:         m.sink,
-			Model:        m.modelInfo,
-			MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
-			Registerer:   m.reg,
-			Logger:       m.opts.Logger.With("component", "cloudevents"),
-			Now:          m.opts.Now,
-		})
 	}
 	return nil
 }
@@ -77,6 +95,33 @@ func (m *Monitor) sink(ctx context.Context, labels bool, ndjson []byte) error {
 	return err
 }
 
+// seldonSink hands a Seldon Core 2 record (an Open Inference Protocol request or response,
+// protobuf or JSON, keyed by request id) to the pairing the CloudEvents sink uses.
+func (m *Monitor) seldonSink(ctx context.Context, model string, response bool, key string, value []byte) error {
+	data := value
+	if trimmed := bytes.TrimSpace(value); len(trimmed) == 0 || trimmed[0] != '{' {
+		var id string
+		var err error
+		if data, id, err = cloudevents.OIPProtoToJSON(value, response); err != nil {
+			return fmt.Errorf("%w: %s", kafka.ErrRejected, err)
+		}
+		if key == "" {
+			key = id
+		}
+	}
+	if key == "" {
+		return fmt.Errorf("%w: a Seldon record without a key (the request id)", kafka.ErrRejected)
+	}
+	typ := cloudevents.TypeSeldonRequest
+	if response {
+		typ = cloudevents.TypeSeldonResponse
+	}
+	return m.sources.pairer.Submit(ctx, cloudevents.Event{
+		ID: key, Type: typ, Source: "kafka", SpecVersion: "1.0", ContentType: "application/json",
+		Extensions: map[string]string{"inferenceservicename": model, "requestid": key}, Data: data,
+	})
+}
+
 func (m *Monitor) modelInfo(name string) (cloudevents.ModelInfo, bool) {
 	mc := m.state.Load().cfg.Model(name)
 	if mc == nil {
@@ -104,7 +149,7 @@ func (m *Monitor) runSources(ctx context.Context, wg *sync.WaitGroup) {
 			}
 		})
 	}
-	if h := m.sources.cloudevents; h != nil {
+	if h := m.sources.pairer; h != nil {
 		wg.Go(func() {
 			if err := h.Run(ctx); err != nil {
 				m.logger.Error("CloudEvents worker stopped", "err", err)

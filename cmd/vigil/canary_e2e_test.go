@@ -23,7 +23,7 @@ import (
 
 // startPrometheus runs a real Prometheus scraping target (host:port) every second and
 // returns a function that runs an instant query and returns the single result's value.
-func startPrometheus(t *testing.T, dir, target string) func(q string) (float64, bool) {
+func startPrometheus(t *testing.T, dir, target string) (query func(q string) (float64, bool), logs fmt.Stringer) {
 	t.Helper()
 	prom := needTool(t, "prometheus", "prometheus")
 	promtool := needTool(t, "promtool", "prometheus")
@@ -39,11 +39,19 @@ scrape_configs:
 	require.NoError(t, err, "%s", out)
 	p := exec.Command(prom, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port))
-	var plog bytes.Buffer
-	p.Stdout, p.Stderr = &plog, &plog
+	plog := &strings.Builder{}
+	p.Stdout, p.Stderr = plog, plog
 	require.NoError(t, p.Start())
 	t.Cleanup(func() { _ = p.Process.Kill(); _ = p.Wait() })
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/-/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 60*time.Second, 100*time.Millisecond, "prometheus never got ready")
 	return func(q string) (float64, bool) {
 		resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
@@ -59,7 +67,7 @@ scrape_configs:
 		}
 		f, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
 		return f, err == nil
-	}
+	}, plog
 }
 
 // canaryTraffic writes n requests of model answered by v1 (primary) and v2 (shadow), with
@@ -122,7 +130,7 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 			require.Equal(t, http.StatusAccepted, resp.StatusCode, string(b))
 		}
 	}
-	query := startPrometheus(t, dir, strings.TrimPrefix(v.url, "http://"))
+	query, plog := startPrometheus(t, dir, strings.TrimPrefix(v.url, "http://"))
 
 	// Argo Rollouts: the query with the args filled in; the conditions read result[0].
 	var argo struct {
@@ -191,7 +199,7 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 		got, ok := query(`vigil_canary_samples{model="bad",sample="shadow_pairs"}`)
 		g2, ok2 := query(`vigil_canary_samples{model="good",sample="candidate_labeled"}`)
 		return ok && ok2 && got == 300 && g2 == 300
-	}, 60*time.Second, 250*time.Millisecond)
+	}, 90*time.Second, 250*time.Millisecond, "vigil's canary series never reached Prometheus\nprometheus log:\n%s\nvigil log:\n%s", plog, v.stderr.buf.String())
 
 	require.Equal(t, "Successful", argoPhase("good"))
 	require.Equal(t, "Failed", argoPhase("bad"))

@@ -77,6 +77,9 @@ type Handler struct {
 	opts    Options
 	cfg     atomic.Pointer[Config]
 	queue   chan Event
+	stopped chan struct{} // closed when Run stops taking events
+	// submitting counts Submit calls in flight, so Run drains what they still send.
+	submitting atomic.Int64
 	metrics *metrics
 	logger  *slog.Logger
 
@@ -126,6 +129,7 @@ func New(opts Options) *Handler {
 	h := &Handler{
 		opts:    opts,
 		queue:   make(chan Event, opts.Config.QueueSize),
+		stopped: make(chan struct{}),
 		logger:  opts.Logger,
 		pending: map[string]*pendingPair{},
 	}
@@ -236,6 +240,34 @@ func httpError(w http.ResponseWriter, status int, msg string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
 
+// ErrStopped is returned by Submit once Run has returned.
+var ErrStopped = errors.New("the CloudEvents worker has stopped")
+
+// Submit queues an event from another source (Seldon Core 2's Kafka topics), waiting while
+// the queue is full: that source's back-pressure.
+func (h *Handler) Submit(ctx context.Context, e Event) error {
+	if kindOf(e.Type) == kindOther {
+		h.metrics.refused.WithLabelValues("unknown_type").Inc()
+		return fmt.Errorf("event type %q is not an inference request, response or feedback", e.Type)
+	}
+	h.submitting.Add(1)
+	defer h.submitting.Add(-1)
+	select {
+	case <-h.stopped:
+		return ErrStopped
+	default:
+	}
+	select {
+	case h.queue <- e:
+		h.metrics.received.WithLabelValues(kindNames[kindOf(e.Type)]).Inc()
+		return nil
+	case <-h.stopped:
+		return ErrStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // maxBatchRecords is how many records the worker gathers before it ingests them.
 const maxBatchRecords = 1000
 
@@ -256,14 +288,13 @@ func (h *Handler) Run(ctx context.Context) error {
 			h.expire(h.opts.Now(), false)
 			h.flush(flushCtx)
 		case <-ctx.Done():
-			for {
+			close(h.stopped)
+			for h.submitting.Load() > 0 || len(h.queue) > 0 {
 				select {
 				case e := <-h.queue:
 					h.process(&e)
-					continue
-				default:
+				case <-time.After(time.Millisecond):
 				}
-				break
 			}
 			h.expire(time.Time{}, true)
 			h.flush(flushCtx)

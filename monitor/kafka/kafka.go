@@ -58,6 +58,40 @@ type Config struct {
 	MaxPollRecords int `yaml:"max_poll_records"`
 	// StartAt is where a group without committed offsets starts: earliest or latest.
 	StartAt string `yaml:"start_at"`
+	// Seldon reads Seldon Core 2's model topics.
+	Seldon *SeldonConfig `yaml:"seldon,omitempty"`
+}
+
+// SeldonConfig names the Seldon Core 2 models whose topics
+// <topic_prefix>.<namespace>.model.<model>.inputs and .outputs are read: Open Inference
+// Protocol requests and responses (protobuf, or JSON), keyed by request id.
+type SeldonConfig struct {
+	Namespace   string   `yaml:"namespace"`
+	Models      []string `yaml:"models"`
+	TopicPrefix string   `yaml:"topic_prefix"`
+}
+
+func (s *SeldonConfig) topic(model string, outputs bool) string {
+	prefix := s.TopicPrefix
+	if prefix == "" {
+		prefix = "seldon"
+	}
+	suffix := "inputs"
+	if outputs {
+		suffix = "outputs"
+	}
+	return prefix + "." + s.Namespace + ".model." + model + "." + suffix
+}
+
+// topics lists every topic the section consumes.
+func (c *Config) topics() []string {
+	out := append(append([]string(nil), c.Topics...), c.LabelTopics...)
+	if s := c.Seldon; s != nil {
+		for _, m := range s.Models {
+			out = append(out, s.topic(m, false), s.topic(m, true))
+		}
+	}
+	return out
 }
 
 // UnmarshalYAML sets the defaults before the file's values are read.
@@ -72,8 +106,10 @@ func (c *Config) Validate(at string) error {
 	switch {
 	case len(c.Brokers) == 0:
 		return yamlconf.FieldErr(at+".brokers", "at least one broker is required")
-	case len(c.Topics) == 0 && len(c.LabelTopics) == 0:
-		return yamlconf.FieldErr(at+".topics", "at least one of topics and label_topics is required")
+	case len(c.Topics) == 0 && len(c.LabelTopics) == 0 && c.Seldon == nil:
+		return yamlconf.FieldErr(at+".topics", "at least one of topics, label_topics and seldon is required")
+	case c.Seldon != nil && (c.Seldon.Namespace == "" || len(c.Seldon.Models) == 0):
+		return yamlconf.FieldErr(at+".seldon", "namespace and models are required")
 	case c.Group == "":
 		return yamlconf.FieldErr(at+".group", "is required")
 	case c.MaxPollRecords <= 0:
@@ -82,7 +118,7 @@ func (c *Config) Validate(at string) error {
 		return yamlconf.FieldErr(at+".start_at", "%q is not one of earliest, latest", c.StartAt)
 	}
 	seen := map[string]bool{}
-	for _, t := range append(append([]string(nil), c.Topics...), c.LabelTopics...) {
+	for _, t := range c.topics() {
 		if seen[t] {
 			return yamlconf.FieldErr(at, "topic %q is listed twice", t)
 		}
@@ -120,6 +156,10 @@ type Options struct {
 	BeforeCommit func(ctx context.Context) error
 	// Applied is told the last applied offset of each partition of every batch.
 	Applied func(p Partition, offset int64)
+	// SeldonSink takes a record of a Seldon Core 2 topic: the model's request (response
+	// false) or response, keyed by request id. It returns once the record is handed on;
+	// an error wrapping ErrRejected counts the record rejected and commits past it.
+	SeldonSink func(ctx context.Context, model string, response bool, key string, value []byte) error
 	// Resume gives the last applied offsets known from a previous run (a store's); records
 	// at or below them are skipped.
 	Resume     map[Partition]int64
@@ -134,6 +174,7 @@ type Consumer struct {
 	opts    Options
 	cl      *kgo.Client
 	labels  map[string]bool
+	seldon  map[string]seldonTopic
 	applied map[Partition]int64
 	logger  *slog.Logger
 
@@ -141,6 +182,11 @@ type Consumer struct {
 	batches  prometheus.Counter
 	retries  prometheus.Counter
 	commitKO prometheus.Counter
+}
+
+type seldonTopic struct {
+	model    string
+	response bool
 }
 
 // New connects the client (lazily: brokers are dialled by Run).
@@ -157,7 +203,7 @@ func New(opts Options) (*Consumer, error) {
 		kgo.SeedBrokers(cfg.Brokers...),
 		kgo.ClientID(cfg.ClientID),
 		kgo.ConsumerGroup(cfg.Group),
-		kgo.ConsumeTopics(append(append([]string(nil), cfg.Topics...), cfg.LabelTopics...)...),
+		kgo.ConsumeTopics(cfg.topics()...),
 		kgo.DisableAutoCommit(),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.ConsumeResetOffset(start),
@@ -171,11 +217,20 @@ func New(opts Options) (*Consumer, error) {
 		return nil, fmt.Errorf("kafka client: %w", err)
 	}
 	c := &Consumer{
-		opts: opts, cl: cl, labels: map[string]bool{}, applied: map[Partition]int64{},
+		opts: opts, cl: cl, labels: map[string]bool{}, seldon: map[string]seldonTopic{}, applied: map[Partition]int64{},
 		logger: opts.Logger,
 	}
 	for _, t := range cfg.LabelTopics {
 		c.labels[t] = true
+	}
+	if s := cfg.Seldon; s != nil {
+		if opts.SeldonSink == nil {
+			return nil, errors.New("kafka: seldon topics need a SeldonSink")
+		}
+		for _, m := range s.Models {
+			c.seldon[s.topic(m, false)] = seldonTopic{model: m}
+			c.seldon[s.topic(m, true)] = seldonTopic{model: m, response: true}
+		}
 	}
 	for p, o := range opts.Resume {
 		c.applied[p] = o
@@ -190,7 +245,7 @@ func New(opts Options) (*Consumer, error) {
 		Help: "Batches whose ingestion or store sync failed and was retried; their offsets stay uncommitted until it succeeds."})
 	c.commitKO = f.NewCounter(prometheus.CounterOpts{Namespace: "vigil", Subsystem: "kafka", Name: "commit_failures_total",
 		Help: "Offset commits that failed; the records will be delivered again and skipped as duplicates."})
-	for _, t := range append(append([]string(nil), cfg.Topics...), cfg.LabelTopics...) {
+	for _, t := range cfg.topics() {
 		for _, r := range []string{"applied", "rejected", "duplicate"} {
 			c.records.WithLabelValues(t, r)
 		}
@@ -282,6 +337,18 @@ func (c *Consumer) apply(ctx context.Context, recs []*kgo.Record) error {
 		(*m)[t]++
 	}
 	for _, r := range recs {
+		if st, ok := c.seldon[r.Topic]; ok {
+			err := c.opts.SeldonSink(ctx, st.model, st.response, string(r.Key), r.Value)
+			result := "applied"
+			if errors.Is(err, ErrRejected) {
+				result, err = "rejected", nil
+			}
+			if err != nil {
+				return err
+			}
+			c.records.WithLabelValues(r.Topic, result).Inc()
+			continue
+		}
 		v := bytes.TrimSpace(r.Value)
 		isLabel := c.labels[r.Topic]
 		if len(v) > 0 && v[0] == '[' {
