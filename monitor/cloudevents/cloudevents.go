@@ -80,8 +80,8 @@ type Handler struct {
 	stopped chan struct{} // closed when Run stops taking events
 	// submitting counts Submit calls in flight, so Run drains what they still send.
 	submitting atomic.Int64
-	metrics *metrics
-	logger  *slog.Logger
+	metrics    *metrics
+	logger     *slog.Logger
 
 	// The worker's own state: pending events by pairing key, oldest first.
 	pending map[string]*pendingPair
