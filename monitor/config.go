@@ -20,6 +20,7 @@ import (
 	"github.com/vigilml/vigil/monitor/cloudevents"
 	"github.com/vigilml/vigil/monitor/kafka"
 	"github.com/vigilml/vigil/monitor/profile"
+	"github.com/vigilml/vigil/monitor/scrape"
 	"github.com/vigilml/vigil/rules"
 )
 
@@ -71,6 +72,8 @@ type Config struct {
 	CloudEvents *cloudevents.Config `yaml:"cloudevents,omitempty"`
 	// Kafka starts a consumer group on prediction and label topics.
 	Kafka *kafka.Config `yaml:"kafka,omitempty"`
+	// ScrapeConfigs pull records from HTTP endpoints on an interval.
+	ScrapeConfigs []scrape.Config `yaml:"scrape_configs,omitempty"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -519,6 +522,9 @@ func (c *Config) validate() error {
 		if err := c.Kafka.Validate("kafka"); err != nil {
 			return err
 		}
+	}
+	if err := scrape.ValidateAll(c.ScrapeConfigs, c.dir); err != nil {
+		return err
 	}
 	if err := c.loadProfiles(); err != nil {
 		return err

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"sync"
 
 	"github.com/vigilml/vigil/monitor/cloudevents"
 	"github.com/vigilml/vigil/monitor/event"
 	"github.com/vigilml/vigil/monitor/kafka"
+	"github.com/vigilml/vigil/monitor/scrape"
 )
 
 // sources are the ingestion sources besides the HTTP API, built once at New from the
@@ -21,7 +23,11 @@ type sources struct {
 	// own when the HTTP sink is off.
 	pairer *cloudevents.Handler
 	kafka  *kafka.Consumer
+	scrape *scrape.Scraper
 }
+
+// scrapeCursorFile keeps the scrape jobs' cursors under global.storage_path.
+const scrapeCursorFile = "scrape-cursors.json"
 
 func (m *Monitor) newSources(cfg *Config) error {
 	newPairer := func(c cloudevents.Config) *cloudevents.Handler {
@@ -38,6 +44,20 @@ func (m *Monitor) newSources(cfg *Config) error {
 	if cfg.CloudEvents != nil {
 		m.sources.cloudevents = newPairer(*cfg.CloudEvents)
 		m.sources.pairer = m.sources.cloudevents
+	}
+	if len(cfg.ScrapeConfigs) > 0 {
+		s, err := scrape.New(scrape.Options{
+			Configs:    cfg.ScrapeConfigs,
+			Sink:       m.sink,
+			CursorFile: filepath.Join(cfg.Global.StoragePath, scrapeCursorFile),
+			Registerer: m.reg,
+			Logger:     m.opts.Logger.With("component", "scrape"),
+			Now:        m.opts.Now,
+		})
+		if err != nil {
+			return err
+		}
+		m.sources.scrape = s
 	}
 	if cfg.Kafka != nil {
 		var seldon func(ctx context.Context, model string, response bool, key string, value []byte) error
@@ -142,6 +162,9 @@ func (m *Monitor) mountSources(mux *http.ServeMux) {
 
 // runSources starts the sources' workers; they stop (after draining) when ctx ends.
 func (m *Monitor) runSources(ctx context.Context, wg *sync.WaitGroup) {
+	if s := m.sources.scrape; s != nil {
+		wg.Go(func() { _ = s.Run(ctx) })
+	}
 	if c := m.sources.kafka; c != nil {
 		wg.Go(func() {
 			if err := c.Run(ctx); err != nil {
