@@ -18,6 +18,7 @@ import (
 	"github.com/vigilml/vigil/alerting"
 	"github.com/vigilml/vigil/internal/yamlconf"
 	"github.com/vigilml/vigil/monitor/cloudevents"
+	"github.com/vigilml/vigil/monitor/files"
 	"github.com/vigilml/vigil/monitor/kafka"
 	"github.com/vigilml/vigil/monitor/profile"
 	"github.com/vigilml/vigil/monitor/scrape"
@@ -74,6 +75,8 @@ type Config struct {
 	Kafka *kafka.Config `yaml:"kafka,omitempty"`
 	// ScrapeConfigs pull records from HTTP endpoints on an interval.
 	ScrapeConfigs []scrape.Config `yaml:"scrape_configs,omitempty"`
+	// FileSources tail NDJSON or CSV files.
+	FileSources []files.Config `yaml:"file_sources,omitempty"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -524,6 +527,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := scrape.ValidateAll(c.ScrapeConfigs, c.dir); err != nil {
+		return err
+	}
+	if err := files.ValidateAll(c.FileSources, c.dir); err != nil {
 		return err
 	}
 	if err := c.loadProfiles(); err != nil {

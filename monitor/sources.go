@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigilml/vigil/monitor/cloudevents"
 	"github.com/vigilml/vigil/monitor/event"
+	"github.com/vigilml/vigil/monitor/files"
 	"github.com/vigilml/vigil/monitor/kafka"
 	"github.com/vigilml/vigil/monitor/scrape"
 )
@@ -24,7 +25,11 @@ type sources struct {
 	pairer *cloudevents.Handler
 	kafka  *kafka.Consumer
 	scrape *scrape.Scraper
+	files  *files.Tailer
 }
+
+// fileOffsetFile keeps the file sources' offsets under global.storage_path.
+const fileOffsetFile = "file-offsets.json"
 
 // scrapeCursorFile keeps the scrape jobs' cursors under global.storage_path.
 const scrapeCursorFile = "scrape-cursors.json"
@@ -44,6 +49,19 @@ func (m *Monitor) newSources(cfg *Config) error {
 	if cfg.CloudEvents != nil {
 		m.sources.cloudevents = newPairer(*cfg.CloudEvents)
 		m.sources.pairer = m.sources.cloudevents
+	}
+	if len(cfg.FileSources) > 0 {
+		t, err := files.New(files.Options{
+			Configs:    cfg.FileSources,
+			Sink:       m.sink,
+			OffsetFile: filepath.Join(cfg.Global.StoragePath, fileOffsetFile),
+			Registerer: m.reg,
+			Logger:     m.opts.Logger.With("component", "files"),
+		})
+		if err != nil {
+			return err
+		}
+		m.sources.files = t
 	}
 	if len(cfg.ScrapeConfigs) > 0 {
 		s, err := scrape.New(scrape.Options{
@@ -164,6 +182,9 @@ func (m *Monitor) mountSources(mux *http.ServeMux) {
 func (m *Monitor) runSources(ctx context.Context, wg *sync.WaitGroup) {
 	if s := m.sources.scrape; s != nil {
 		wg.Go(func() { _ = s.Run(ctx) })
+	}
+	if t := m.sources.files; t != nil {
+		wg.Go(func() { _ = t.Run(ctx) })
 	}
 	if c := m.sources.kafka; c != nil {
 		wg.Go(func() {

@@ -45,6 +45,7 @@ Usage:
   vigil replay --config.file FILE --input predictions.ndjson [--labels labels.ndjson] [--junit out.xml] [--output text|json] [--fail-on warning]
   vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
   vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
+  vigil import [--url URL] [--kind predictions|labels] [--format ndjson|csv] FILE
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -81,6 +82,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return silence(args[1:], stdout, stderr)
 	case "replay":
 		return replay(args[1:], stdout, stderr)
+	case "import":
+		return importFile(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
