@@ -6,14 +6,19 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/vigilml/vigil/monitor/files"
+	"github.com/vigilml/vigil/monitor/scrape"
 )
 
 // BenchmarkKafkaSource measures the Kafka source end to end: b.N 20-feature prediction
@@ -136,4 +141,69 @@ func BenchmarkCloudEventsSource(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pairs/s")
+}
+
+// BenchmarkScrapeSource measures the scrape source end to end: one job scraping b.N
+// 20-feature records (pages of up to 10,000) from an httptest endpoint into a Monitor.
+func BenchmarkScrapeSource(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	var pages [][]byte
+	for start := 0; start < b.N; start += 10000 {
+		pages = append(pages, benchBatch(min(10000, b.N-start), r, start))
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		i, _ := strconv.Atoi(req.URL.Query().Get("cursor"))
+		w.Header().Set(scrape.CursorHeader, strconv.Itoa(min(i+1, len(pages))))
+		if i < len(pages) {
+			_, _ = w.Write(pages[i])
+		}
+	}))
+	defer srv.Close()
+	c := scrape.Config{JobName: "bench", URL: srv.URL, Kind: "predictions", Interval: Duration(time.Minute),
+		Timeout: Duration(time.Minute), CursorParam: "cursor", MaxBytes: 1 << 30}
+	m := benchMonitor(b, 10000)
+	s, err := scrape.New(scrape.Options{Configs: []scrape.Config{c}, Sink: m.sink, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for range pages {
+		if err := s.ScrapeOnce(context.Background(), &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkFileSource measures the file source end to end: b.N 20-feature NDJSON records
+// in one file, read by one poll and applied to a Monitor.
+func BenchmarkFileSource(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "scores.ndjson")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for start := 0; start < b.N; start += 10000 {
+		if _, err := f.Write(benchBatch(min(10000, b.N-start), r, start)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	f.Close()
+	m := benchMonitor(b, 10000)
+	t, err := files.New(files.Options{Configs: []files.Config{{Name: "bench", Paths: []string{path}, Kind: "predictions", Format: "ndjson", PollInterval: Duration(time.Second)}},
+		Sink: m.sink, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	t.PollOnce(context.Background())
+	b.StopTimer()
+	ms := m.state.Load().models["fraud"]
+	if ms.predictions != uint64(b.N) {
+		b.Fatalf("applied %d of %d", ms.predictions, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
