@@ -51,6 +51,11 @@ type Options struct {
 	Console io.Writer
 	// KafkaOpts are extra franz-go client options for the kafka: source (tests).
 	KafkaOpts []kgo.Opt
+	// SourceSync, when set, runs after an at-least-once source (Kafka) has applied a batch
+	// and before it commits the batch's offsets: the place to make the batch durable
+	// (the write-ahead log's sync). An error leaves the offsets uncommitted and the batch
+	// is retried.
+	SourceSync func(ctx context.Context) error
 }
 
 // Monitor is the running engine.

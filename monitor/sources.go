@@ -88,12 +88,13 @@ func (m *Monitor) newSources(cfg *Config) error {
 			seldon = m.seldonSink
 		}
 		c, err := kafka.New(kafka.Options{
-			Config:     *cfg.Kafka,
-			Sink:       m.kafkaSink,
-			SeldonSink: seldon,
-			Registerer: m.reg,
-			Logger:     m.opts.Logger.With("component", "kafka"),
-			ExtraOpts:  m.opts.KafkaOpts,
+			Config:       *cfg.Kafka,
+			Sink:         m.kafkaSink,
+			SeldonSink:   seldon,
+			BeforeCommit: m.opts.SourceSync,
+			Registerer:   m.reg,
+			Logger:       m.opts.Logger.With("component", "kafka"),
+			ExtraOpts:    m.opts.KafkaOpts,
 		})
 		if err != nil {
 			return err

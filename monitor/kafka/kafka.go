@@ -289,8 +289,14 @@ func (c *Consumer) process(work, stop context.Context, recs []*kgo.Record) error
 		fresh = append(fresh, r)
 	}
 	backoff := 100 * time.Millisecond
+	applied := false
 	for {
-		err := c.apply(work, fresh)
+		var err error
+		if !applied {
+			// Applied once, a batch is never applied again: only the sync is retried.
+			err = c.apply(work, fresh)
+			applied = err == nil
+		}
 		if err == nil && c.opts.BeforeCommit != nil {
 			err = c.opts.BeforeCommit(work)
 		}

@@ -159,14 +159,17 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
-// committed sums the group's committed offsets over the predictions topic.
+// committed sums the group's committed offsets over the predictions topic; -1 while the
+// group cannot be asked (it does not exist yet).
 func committed(t *testing.T, brokers []string) int64 {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	require.NoError(t, err)
 	defer cl.Close()
 	offs, err := kadm.NewClient(cl).FetchOffsets(context.Background(), group)
-	require.NoError(t, err)
+	if err != nil {
+		return -1
+	}
 	var sum int64
 	offs.Each(func(o kadm.OffsetResponse) {
 		if o.Topic == predTopic {
@@ -259,6 +262,39 @@ func TestFailingSinkIsRetriedNotCommitted(t *testing.T) {
 	_, total, _, _ := sink.stats()
 	require.Equal(t, 30, total)
 	require.Equal(t, 2.0, testutil.ToFloat64(r.c.retries))
+}
+
+func TestFailingSyncRetriesOnlyTheSync(t *testing.T) {
+	brokers := newCluster(t)
+	sink := newCountingSink()
+	produce(t, brokers, 0, 30)
+	var syncs int
+	var mu sync.Mutex
+	c, err := New(Options{
+		Config: Config{Brokers: brokers, Topics: []string{predTopic}, Group: group, MaxPollRecords: 1000, StartAt: "earliest"},
+		Sink:   sink.forMember("a"), Registerer: prometheus.NewPedanticRegistry(), ExtraOpts: fastOpts,
+		BeforeCommit: func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			syncs++
+			if syncs <= 2 {
+				return errors.New("wal: disk full")
+			}
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	require.Eventually(t, func() bool { return committed(t, brokers) == int64(recordCount(0, 30)) }, 30*time.Second, 20*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+	unique, total, dup, _ := sink.stats()
+	require.Empty(t, dup, "a failed sync must not apply the batch again")
+	require.Equal(t, 30, unique)
+	require.Equal(t, 30, total)
+	require.GreaterOrEqual(t, testutil.ToFloat64(c.retries), 2.0)
 }
 
 func TestRejectedRecordIsCountedAndCommitted(t *testing.T) {
