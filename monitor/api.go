@@ -52,6 +52,7 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/labels", m.ingest(kindLabel))
 	mux.HandleFunc("POST /api/v1/models/{model}/predictions", m.ingest(kindPrediction))
 	mux.HandleFunc("POST /api/v1/models/{model}/labels", m.ingest(kindLabel))
+	m.mountSources(mux)
 	mux.HandleFunc("GET /api/v1/models", m.listModels)
 	mux.HandleFunc("GET /api/v1/models/{model}", m.getModel)
 	mux.HandleFunc("GET /api/v1/alerts", m.listAlerts)

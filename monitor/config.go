@@ -17,7 +17,11 @@ import (
 
 	"github.com/vigilml/vigil/alerting"
 	"github.com/vigilml/vigil/internal/yamlconf"
+	"github.com/vigilml/vigil/monitor/cloudevents"
+	"github.com/vigilml/vigil/monitor/files"
+	"github.com/vigilml/vigil/monitor/kafka"
 	"github.com/vigilml/vigil/monitor/profile"
+	"github.com/vigilml/vigil/monitor/scrape"
 	"github.com/vigilml/vigil/rules"
 )
 
@@ -65,6 +69,14 @@ type Config struct {
 	// Alerting is Alertmanager's route, receivers, inhibit_rules and time_intervals, at
 	// the top level of the file as in Alertmanager's own config.
 	Alerting alerting.Config `yaml:",inline"`
+	// CloudEvents turns on the KServe / Seldon payload-logger sink (POST /api/v1/cloudevents).
+	CloudEvents *cloudevents.Config `yaml:"cloudevents,omitempty"`
+	// Kafka starts a consumer group on prediction and label topics.
+	Kafka *kafka.Config `yaml:"kafka,omitempty"`
+	// ScrapeConfigs pull records from HTTP endpoints on an interval.
+	ScrapeConfigs []scrape.Config `yaml:"scrape_configs,omitempty"`
+	// FileSources tail NDJSON or CSV files.
+	FileSources []files.Config `yaml:"file_sources,omitempty"`
 
 	// compiled are Rules, checked and compiled at load.
 	compiled []*rules.Rule
@@ -280,12 +292,100 @@ type LabelsConfig struct {
 	MaxPending int      `yaml:"max_pending"`
 }
 
-// CanaryConfig names the two versions compared by canary checks.
+// CanaryConfig names the two versions compared by canary checks and the criteria of
+// vigil_canary_verdict. See docs/configuration.md ("canary").
 type CanaryConfig struct {
 	// Baseline is the version the candidate is compared with (usually the primary).
 	Baseline string `yaml:"baseline"`
 	// Candidate is the version under evaluation (usually sent with role canary).
 	Candidate string `yaml:"candidate"`
+	// MinSamples is the fewest samples each figure needs (per side, or shadow pairs)
+	// before it is computed and judged; below it the figure is "not enough data".
+	MinSamples int `yaml:"min_samples"`
+	// Alpha is the significance level of the quality and distribution tests.
+	Alpha float64 `yaml:"alpha"`
+	// PairTTL is how long a shadow prediction waits, in event time, for the other
+	// version's prediction of the same id.
+	PairTTL Duration `yaml:"pair_ttl"`
+	// MaxPendingPairs bounds the predictions waiting for their shadow partner.
+	MaxPendingPairs int `yaml:"max_pending_pairs"`
+	// Criteria decide the verdict; when none is set, max_prediction_drift: 0.1 applies.
+	Criteria CanaryCriteria `yaml:"criteria"`
+}
+
+// CanaryCriteria are the limits a candidate must keep. Unset criteria are not judged.
+type CanaryCriteria struct {
+	// MinAgreement: shadow pairs whose predicted classes agree (classification).
+	MinAgreement *float64 `yaml:"min_agreement,omitempty"`
+	// MaxScoreMeanAbsDiff: mean |score_candidate − score_baseline| over shadow pairs.
+	MaxScoreMeanAbsDiff *float64 `yaml:"max_score_mean_abs_diff,omitempty"`
+	// MinScoreCorrelation: Pearson correlation of the shadow pairs' scores.
+	MinScoreCorrelation *float64 `yaml:"min_score_correlation,omitempty"`
+	// MaxPredictionDrift: the candidate's output distribution fails when the test against
+	// the baseline's is significant (p < alpha) and its effect (KS statistic, or Cramér's V
+	// of the chi-square test) is at least this.
+	MaxPredictionDrift *float64 `yaml:"max_prediction_drift,omitempty"`
+	// MaxAccuracyDrop: fails when baseline accuracy − candidate accuracy exceeds this and
+	// the two-proportion z-test says the difference is significant.
+	MaxAccuracyDrop *float64 `yaml:"max_accuracy_drop,omitempty"`
+	// MaxAUCDrop: the same for ROC AUC with DeLong's test (binary models with scores).
+	MaxAUCDrop *float64 `yaml:"max_auc_drop,omitempty"`
+	// MaxLatencyP50Ratio and MaxLatencyP95Ratio: candidate/baseline latency quantiles.
+	MaxLatencyP50Ratio *float64 `yaml:"max_latency_p50_ratio,omitempty"`
+	MaxLatencyP95Ratio *float64 `yaml:"max_latency_p95_ratio,omitempty"`
+}
+
+// Canary defaults, documented in docs/configuration.md.
+const (
+	DefaultCanaryMinSamples      = 100
+	DefaultCanaryAlpha           = 0.05
+	DefaultCanaryPairTTL         = 10 * time.Minute
+	DefaultCanaryMaxPendingPairs = 100000
+	DefaultCanaryPredictionDrift = 0.1
+)
+
+// UnmarshalYAML sets the canary defaults before the file's values are read.
+func (c *CanaryConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = CanaryConfig{
+		MinSamples: DefaultCanaryMinSamples, Alpha: DefaultCanaryAlpha,
+		PairTTL: Duration(DefaultCanaryPairTTL), MaxPendingPairs: DefaultCanaryMaxPendingPairs,
+	}
+	type plain CanaryConfig
+	return unmarshal((*plain)(c))
+}
+
+func (c *CanaryConfig) validate(at string) error {
+	switch {
+	case c.Baseline == "" || c.Candidate == "" || c.Baseline == c.Candidate:
+		return fieldErr(at, "baseline and candidate must name two different versions")
+	case c.MinSamples < 2:
+		return fieldErr(at+".min_samples", "must be at least 2")
+	case c.Alpha <= 0 || c.Alpha >= 1:
+		return fieldErr(at+".alpha", "must lie in (0, 1)")
+	case c.PairTTL <= 0:
+		return fieldErr(at+".pair_ttl", "must be positive")
+	case c.MaxPendingPairs <= 0:
+		return fieldErr(at+".max_pending_pairs", "must be positive")
+	}
+	cr := &c.Criteria
+	for name, v := range map[string]*float64{
+		"min_agreement": cr.MinAgreement, "max_score_mean_abs_diff": cr.MaxScoreMeanAbsDiff,
+		"max_prediction_drift": cr.MaxPredictionDrift, "max_accuracy_drop": cr.MaxAccuracyDrop,
+		"max_auc_drop": cr.MaxAUCDrop, "max_latency_p50_ratio": cr.MaxLatencyP50Ratio,
+		"max_latency_p95_ratio": cr.MaxLatencyP95Ratio,
+	} {
+		if v != nil && (math.IsNaN(*v) || *v < 0) {
+			return fieldErr(at+".criteria."+name, "must be a non-negative number")
+		}
+	}
+	if v := cr.MinScoreCorrelation; v != nil && (math.IsNaN(*v) || *v < -1 || *v > 1) {
+		return fieldErr(at+".criteria.min_score_correlation", "must lie in [-1, 1]")
+	}
+	if *cr == (CanaryCriteria{}) {
+		d := DefaultCanaryPredictionDrift
+		cr.MaxPredictionDrift = &d
+	}
+	return nil
 }
 
 // ClassValue is a class written in YAML as a number, string or bool. It is kept as the
@@ -473,6 +573,22 @@ func (c *Config) validate() error {
 			return fieldErr(at+".name", "model %q is declared twice", m.Name)
 		}
 		seen[m.Name] = true
+	}
+	if c.CloudEvents != nil {
+		if err := c.CloudEvents.Validate("cloudevents"); err != nil {
+			return err
+		}
+	}
+	if c.Kafka != nil {
+		if err := c.Kafka.Validate("kafka"); err != nil {
+			return err
+		}
+	}
+	if err := scrape.ValidateAll(c.ScrapeConfigs, c.dir); err != nil {
+		return err
+	}
+	if err := files.ValidateAll(c.FileSources, c.dir); err != nil {
+		return err
 	}
 	if err := c.loadProfiles(); err != nil {
 		return err
@@ -668,8 +784,13 @@ func (m *ModelConfig) validate(at string) error {
 	if m.Labels.MaxPending <= 0 {
 		return fieldErr(at+".labels.max_pending", "must be positive")
 	}
-	if c := m.Canary; c != nil && (c.Baseline == "" || c.Candidate == "" || c.Baseline == c.Candidate) {
-		return fieldErr(at+".canary", "baseline and candidate must name two different versions")
+	if c := m.Canary; c != nil {
+		if err := c.validate(at + ".canary"); err != nil {
+			return err
+		}
+		if m.MaxVersions < 2 {
+			return fieldErr(at+".max_versions", "must be at least 2 with canary")
+		}
 	}
 	return nil
 }

@@ -136,6 +136,17 @@ func TestQuickstartExampleLoads(t *testing.T) {
 	}
 }
 
+func TestSourcesExampleLoads(t *testing.T) {
+	cfg, err := LoadFile("../examples/sources.yaml")
+	require.NoError(t, err)
+	require.NotNil(t, cfg.CloudEvents)
+	require.NotNil(t, cfg.Kafka)
+	require.NotNil(t, cfg.Kafka.Seldon)
+	require.Len(t, cfg.ScrapeConfigs, 1)
+	require.Len(t, cfg.FileSources, 1)
+	require.Equal(t, "canary", cfg.Model("fraud").Canary.Candidate)
+}
+
 func FuzzLoad(f *testing.F) {
 	files, _ := filepath.Glob("testdata/config/*.yaml")
 	files = append(files, "../examples/quickstart.yaml")

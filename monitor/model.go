@@ -73,6 +73,7 @@ type modelState struct {
 
 	pendPred  *pendingSet[pendingPred]
 	pendLabel *pendingSet[pendingLabel]
+	canary    *canaryState // nil without canary: in the config
 
 	unknownFeatures map[string]uint64
 	stream          *streamWindow   // the current window in streaming mode, else nil
@@ -191,6 +192,9 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 	}
 	m.pendPred = newPendingSet[pendingPred](cfg.Labels.MaxPending)
 	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
+	if cfg.Canary != nil {
+		m.canary = newCanaryState(&cfg)
+	}
 	return m
 }
 
@@ -276,6 +280,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 	m.predictions++
 	m.lastEvent = arrival
 	m.metrics.predictions.Inc()
+	if m.canary != nil {
+		m.canary.observe(m.cfg.Task, p, t, pred, score)
+	}
 
 	var seg [maxSegmentFeatures]uint32
 	present := 0

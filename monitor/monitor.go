@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilml/vigil/monitor/event"
 	"github.com/vigilml/vigil/rules"
@@ -51,6 +52,13 @@ type Options struct {
 	// EnablePprof serves Go's profiler at /debug/pprof/ (--web.enable-pprof); off by
 	// default, since a profile shows the process's internals to anyone who can reach it.
 	EnablePprof bool
+	// KafkaOpts are extra franz-go client options for the kafka: source (tests).
+	KafkaOpts []kgo.Opt
+	// SourceSync, when set, runs after an at-least-once source (Kafka) has applied a batch
+	// and before it commits the batch's offsets: the place to make the batch durable
+	// (the write-ahead log's sync). An error leaves the offsets uncommitted and the batch
+	// is retried.
+	SourceSync func(ctx context.Context) error
 }
 
 // Monitor is the running engine.
@@ -77,6 +85,7 @@ type Monitor struct {
 	// storeFailing is set while the write-ahead log cannot be written: ingest answers
 	// 503 and /-/ready reports not ready.
 	storeFailing atomic.Bool
+	sources      sources
 	start        time.Time
 
 	reloadCh chan chan error
@@ -146,6 +155,7 @@ func New(opts Options) (*Monitor, error) {
 	m.start = opts.Now()
 	m.rules = rules.NewManager(rules.Options{Registerer: reg, Logger: opts.Logger.With("component", "rules")})
 	reg.MustRegister(newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
+	reg.MustRegister(newCanaryCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "vigil's version; always 1.",
 		ConstLabels: prometheus.Labels{"version": opts.Version},
@@ -165,6 +175,9 @@ func New(opts Options) (*Monitor, error) {
 			return nil, err
 		}
 		m.durable = d
+	}
+	if err := m.newSources(cfg); err != nil {
+		return nil, err
 	}
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	if err := m.restoreRuleState(cfg); err != nil {
@@ -265,6 +278,7 @@ func (m *Monitor) Start() error {
 	if m.durable != nil {
 		wg.Go(func() { m.snapshotLoop(ctx) })
 	}
+	m.runSources(ctx, &wg)
 	if m.alerting != nil {
 		d := m.alerting.d
 		wg.Go(func() {
@@ -375,6 +389,7 @@ func (m *Monitor) reload() error {
 	m.state.Store(st)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()
+	m.reloadSources(cfg)
 	if err := m.reloadAlerting(cfg); err != nil {
 		m.metrics.reloadSuccess.Set(0)
 		m.logger.Error("alerting config refused; the running routing is kept", "err", err)

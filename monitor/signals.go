@@ -76,6 +76,8 @@ func (s *signalSource) Values(model, signal string) []rules.Value {
 				add("", "", "", *st.Labels.LagSeconds, 0)
 			}
 		}
+	case rules.FamilyCanary:
+		canarySignal(st, rest, add)
 	case rules.FamilyStaleness:
 		// Seconds since the model's last event, or since vigil began to watch a model never
 		// seen (kept across restarts with the write-ahead log's snapshot).

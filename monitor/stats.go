@@ -33,6 +33,8 @@ type ModelStats struct {
 	Multivariate *MultivariateDrift `json:"multivariate,omitempty"`
 	// Anomalies are the model's own time series and their anomaly scores.
 	Anomalies []AnomalySignal `json:"anomalies"`
+	// Canary compares the canary: candidate with its baseline; absent without canary:.
+	Canary *CanaryStats `json:"canary,omitempty"`
 
 	// watchedSince is when vigil began to watch the model (kept across restarts), from
 	// which staleness counts while no event has come.
@@ -124,6 +126,7 @@ func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 	width, versionNames, segNames, k, frozen := m.snapshot(ts, s, &st)
 	st.Features, st.Drift = m.featureStats(s, frozen)
 	st.Multivariate = m.multivariate(s, &s.ref)
+	st.Canary = m.canaryStats(ts, s, versionNames)
 
 	if n := len(s.lag); n > 0 {
 		lags := slices.Clone(s.lag)

@@ -38,9 +38,12 @@ var (
 		// detected is a feature's 0/1 verdict; share the model's share of drifted features.
 		"detected", "share",
 	}
-	pValueMethods  = []string{"ks", "chi_square"}
-	dataMetrics    = []string{"missing_ratio", "out_of_range_ratio", "new_category_ratio"}
-	canaryMetrics  = []string{"agreement", "verdict"}
+	pValueMethods = []string{"ks", "chi_square"}
+	dataMetrics   = []string{"missing_ratio", "out_of_range_ratio", "new_category_ratio"}
+	canaryMetrics = []string{
+		"agreement", "verdict", "score_mean_abs_diff", "score_correlation", "prediction_drift",
+		"accuracy_delta", "auc_delta", "latency_p50_ratio", "latency_p95_ratio",
+	}
 	eventsMetrics  = []string{"rate"}
 	labelsMetrics  = []string{"pending", "lag_seconds"}
 	anomalyNameRE  = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -58,7 +61,8 @@ var (
 //	drift.p_value.<method>  ks chi_square
 //	data.<ratio>            missing_ratio out_of_range_ratio new_category_ratio
 //	anomaly.<signal>        any snake_case name, the signal label of vigil_anomaly_score
-//	canary.<metric>         agreement verdict
+//	canary.<metric>         verdict agreement score_mean_abs_diff score_correlation prediction_drift
+//	                        accuracy_delta auc_delta latency_p50_ratio latency_p95_ratio
 //	events.rate             predictions per second
 //	labels.<metric>         pending lag_seconds
 //	staleness               seconds since the model's last event

@@ -48,6 +48,7 @@ Usage:
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
   vigil loadgen [--url URL] [--model NAME --features 20 --categorical 2] [--rate N] [--count N | --duration D] [--print-config]
+  vigil import [--url URL] [--kind predictions|labels] [--format ndjson|csv] FILE
   vigil version
 
 Run "vigil COMMAND --help" for a command's flags.
@@ -92,6 +93,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return healthcheck(args[1:], stdout, stderr)
 	case "loadgen":
 		return loadgenCmd(args[1:], stdout, stderr)
+	case "import":
+		return importFile(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, versionString())
 		return 0
