@@ -97,7 +97,9 @@ type engineState struct {
 	scratch  map[string]*evalScratch
 	inflight chan struct{} // ingest request slots
 	token    string
-	decoders sync.Pool // of *event.Decoder with this config's limits
+	// adminToken guards the admin endpoints (web.admin_bearer_token); empty leaves them open.
+	adminToken string
+	decoders   sync.Pool // of *event.Decoder with this config's limits
 }
 
 // New checks the options and loads the config; it does not listen yet.
@@ -191,6 +193,8 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		scratch:  make(map[string]*evalScratch, len(cfg.Models)),
 		inflight: make(chan struct{}, cfg.Ingest.MaxInflightRequests),
 		token:    cfg.Ingest.BearerToken.Reveal(),
+
+		adminToken: cfg.Web.AdminBearerToken.Reveal(),
 	}
 	limits := event.Limits{MaxFeatures: cfg.Ingest.MaxFeaturesPerEvent, MaxStringLen: cfg.Ingest.MaxStringLength}
 	st.decoders.New = func() any { return event.NewDecoder(limits) }
@@ -276,7 +280,16 @@ func (m *Monitor) Start() error {
 	go func() { wg.Wait(); close(m.done) }()
 	m.ready.Store(true)
 	m.logger.Info("listening", "address", ln.Addr().String())
+	if m.state.Load().adminToken == "" && !isLoopback(ln.Addr()) {
+		m.logger.Warn("admin endpoints are unprotected: anyone who reaches this address can reload the config and add or expire silences; set web.admin_bearer_token_file", "address", ln.Addr().String())
+	}
 	return nil
+}
+
+// isLoopback reports whether addr only accepts connections from this machine.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Stop drains HTTP (in-flight requests finish), stops the loops and runs a last
