@@ -43,7 +43,7 @@ Usage:
   vigil baseline --model NAME --input FILE --out PROFILE [--config.file FILE]
   vigil replay --config.file FILE --input predictions.ndjson [--labels labels.ndjson] [--junit out.xml] [--output text|json] [--fail-on warning]
   vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
-  vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
+  vigil silence list | vigil silence expire ID   (--url http://localhost:9780, --bearer-token-file FILE)
   vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
@@ -340,12 +340,25 @@ func silence(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 2*time.Hour, "how long the silence lasts")
 	comment := fs.String("comment", "", "why (required for add)")
 	author := fs.String("author", os.Getenv("USER"), "who")
+	tokenFile := fs.String("bearer-token-file", "", "file holding the admin bearer token (web.admin_bearer_token)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	token := ""
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vigil silence: %v\n", err)
+			return 2
+		}
+		token = strings.TrimSpace(string(b))
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	base := strings.TrimSuffix(*url, "/") + "/api/v1/silences"
 	do := func(req *http.Request) ([]byte, error) {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err
