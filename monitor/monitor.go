@@ -51,6 +51,11 @@ type Options struct {
 	// EnablePprof serves Go's profiler at /debug/pprof/ (--web.enable-pprof); off by
 	// default, since a profile shows the process's internals to anyone who can reach it.
 	EnablePprof bool
+	// WebConfigFile is an exporter-toolkit web config (--web.config.file): TLS under
+	// tls_server_config, whose certificate and key files are re-read on every TLS
+	// handshake, so replacing them on disk takes effect without a restart. Empty serves
+	// plain HTTP.
+	WebConfigFile string
 }
 
 // Monitor is the running engine.
@@ -122,12 +127,20 @@ func New(opts Options) (*Monitor, error) {
 	if opts.Console == nil {
 		opts.Console = os.Stdout
 	}
+	tls, err := checkWebConfig(opts.WebConfigFile)
+	if err != nil {
+		return nil, err
+	}
 	if opts.ExternalURL == "" {
 		host := opts.ListenAddress
 		if strings.HasPrefix(host, ":") {
 			host = "localhost" + host
 		}
-		opts.ExternalURL = "http://" + host
+		scheme := "http://"
+		if tls {
+			scheme = "https://"
+		}
+		opts.ExternalURL = scheme + host
 	}
 	reg := opts.Registry
 	if reg == nil {
@@ -260,7 +273,7 @@ func (m *Monitor) Start() error {
 	m.cancel = cancel
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.logger.Error("HTTP server stopped", "err", err)
 		}
 	})

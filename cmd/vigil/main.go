@@ -36,7 +36,7 @@ var (
 const usage = `vigil watches machine-learning models in production.
 
 Usage:
-  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--log.level LEVEL] [--log.format FORMAT]
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--web.config.file FILE] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
@@ -139,6 +139,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
 	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
 	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler at /debug/pprof/ (CPU, heap, mutex, goroutine profiles)")
+	webConfig := fs.String("web.config.file", "", "Prometheus web config (exporter-toolkit) for TLS: tls_server_config with cert_file and key_file, re-read on each handshake")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
@@ -166,6 +167,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		Logger:        logger,
 		Version:       version,
 		EnablePprof:   *enablePprof,
+		WebConfigFile: *webConfig,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
