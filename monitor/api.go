@@ -58,8 +58,8 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/alerts", m.listAlerts)
 	mux.HandleFunc("GET /api/v1/alerts/history", m.alertHistory)
 	mux.HandleFunc("GET /api/v1/silences", m.listSilences)
-	mux.HandleFunc("POST /api/v1/silences", m.postSilence)
-	mux.HandleFunc("DELETE /api/v1/silences/{id}", m.deleteSilence)
+	mux.HandleFunc("POST /api/v1/silences", m.admin(m.postSilence))
+	mux.HandleFunc("DELETE /api/v1/silences/{id}", m.admin(m.deleteSilence))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelError), Registry: m.reg,
 	}))
@@ -69,14 +69,14 @@ func (m *Monitor) Handler() http.Handler {
 	for _, p := range []string{"/readyz", "/-/ready"} {
 		mux.HandleFunc("GET "+p, m.readyz)
 	}
-	mux.HandleFunc("POST /-/reload", m.reloadHandler)
+	mux.HandleFunc("POST /-/reload", m.admin(m.reloadHandler))
 	m.statusRoutes(mux)
 	if m.opts.EnablePprof {
-		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("GET /debug/pprof/", m.admin(pprof.Index))
+		mux.HandleFunc("GET /debug/pprof/cmdline", m.admin(pprof.Cmdline))
+		mux.HandleFunc("GET /debug/pprof/profile", m.admin(pprof.Profile))
+		mux.HandleFunc("GET /debug/pprof/symbol", m.admin(pprof.Symbol))
+		mux.HandleFunc("GET /debug/pprof/trace", m.admin(pprof.Trace))
 	}
 	return mux
 }
@@ -231,6 +231,20 @@ func bodyFormat(contentType string) event.Format {
 		return event.NDJSON
 	}
 	return event.JSON
+}
+
+// admin wraps an admin endpoint: when web.admin_bearer_token is set, a request without
+// it gets 401. The token is read per request, so a reload that rotates it takes effect
+// for the next request.
+func (m *Monitor) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if tok := m.state.Load().adminToken; tok != "" && !validBearer(r.Header.Get("Authorization"), tok) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil admin"`)
+			writeError(w, http.StatusUnauthorized, "missing or wrong admin bearer token (web.admin_bearer_token)")
+			return
+		}
+		h(w, r)
+	}
 }
 
 func validBearer(header, token string) bool {

@@ -61,8 +61,10 @@ const (
 
 // Config is the root of vigil's configuration file.
 type Config struct {
-	Global GlobalConfig  `yaml:"global"`
-	Ingest IngestConfig  `yaml:"ingest"`
+	Global GlobalConfig `yaml:"global"`
+	Ingest IngestConfig `yaml:"ingest"`
+	// Web protects the HTTP API's admin endpoints (see WebConfig).
+	Web    WebConfig     `yaml:"web"`
 	Models []ModelConfig `yaml:"models"`
 	// Rules are threshold rules over the models' statistics (see the rules package).
 	Rules []rules.Config `yaml:"rules"`
@@ -137,6 +139,18 @@ type IngestConfig struct {
 	// MaxFeaturesPerEvent and MaxStringLength bound a single record.
 	MaxFeaturesPerEvent int `yaml:"max_features_per_event"`
 	MaxStringLength     int `yaml:"max_string_length"`
+}
+
+// WebConfig protects the admin endpoints: POST /-/reload, POST and DELETE
+// /api/v1/silences, and /debug/pprof/ (when --web.enable-pprof is on). Its token is
+// separate from ingest's: neither grants the other's endpoints.
+type WebConfig struct {
+	// AdminBearerToken, when set, is required as "Authorization: Bearer <token>" on the
+	// admin endpoints. ${ENV} is expanded.
+	AdminBearerToken Secret `yaml:"admin_bearer_token,omitempty"`
+	// AdminBearerTokenFile is read at load (and reload) for the admin token; it excludes
+	// AdminBearerToken.
+	AdminBearerTokenFile string `yaml:"admin_bearer_token_file,omitempty"`
 }
 
 // ModelConfig declares one watched model.
@@ -540,27 +554,20 @@ func (c *Config) validate() error {
 		return fieldErr("ingest.max_features_per_event", "must be positive")
 	case in.MaxStringLength <= 0:
 		return fieldErr("ingest.max_string_length", "must be positive")
-	case in.BearerToken != "" && in.BearerTokenFile != "":
-		return fieldErr("ingest", "at most one of bearer_token and bearer_token_file may be set")
 	}
-	if in.BearerToken != "" {
-		tok, err := expandEnv(string(in.BearerToken))
-		if err != nil {
-			return fieldErr("ingest.bearer_token", "%w", err)
-		}
-		in.BearerToken = Secret(tok)
+	tok, file, err := c.loadToken("ingest", "bearer_token", in.BearerToken, in.BearerTokenFile)
+	if err != nil {
+		return err
 	}
-	if in.BearerTokenFile != "" {
-		in.BearerTokenFile = c.resolve(in.BearerTokenFile)
-		b, err := os.ReadFile(in.BearerTokenFile)
-		if err != nil {
-			return fieldErr("ingest.bearer_token_file", "%w", err)
-		}
-		tok := strings.TrimSpace(string(b))
-		if tok == "" {
-			return fieldErr("ingest.bearer_token_file", "file %s is empty", in.BearerTokenFile)
-		}
-		in.BearerToken = Secret(tok)
+	in.BearerToken, in.BearerTokenFile = tok, file
+	web := &c.Web
+	tok, file, err = c.loadToken("web", "admin_bearer_token", web.AdminBearerToken, web.AdminBearerTokenFile)
+	if err != nil {
+		return err
+	}
+	web.AdminBearerToken, web.AdminBearerTokenFile = tok, file
+	if tok != "" && tok == in.BearerToken {
+		return fieldErr("web.admin_bearer_token", "must differ from ingest.bearer_token, or the ingest token would grant the admin endpoints")
 	}
 	seen := map[string]bool{}
 	for i := range c.Models {
@@ -849,6 +856,35 @@ func (c *Config) resolve(path string) string {
 }
 
 var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// loadToken resolves a bearer token given inline (with ${ENV} expanded) or as a file
+// (read now, trailing white space trimmed); at most one of the two may be set. It returns
+// the token and the resolved file path.
+func (c *Config) loadToken(section, field string, inline Secret, file string) (Secret, string, error) {
+	if inline != "" && file != "" {
+		return "", "", fieldErr(section, "at most one of %s and %s_file may be set", field, field)
+	}
+	if inline != "" {
+		tok, err := expandEnv(string(inline))
+		if err != nil {
+			return "", "", fieldErr(section+"."+field, "%w", err)
+		}
+		return Secret(tok), "", nil
+	}
+	if file == "" {
+		return "", "", nil
+	}
+	file = c.resolve(file)
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", "", fieldErr(section+"."+field+"_file", "%w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return "", "", fieldErr(section+"."+field+"_file", "file %s is empty", file)
+	}
+	return Secret(tok), file, nil
+}
 
 // expandEnv replaces ${VAR} with the environment's value; an unset variable is an error
 // that names the variable (never the value).

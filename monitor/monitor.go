@@ -59,6 +59,11 @@ type Options struct {
 	// (the write-ahead log's sync). An error leaves the offsets uncommitted and the batch
 	// is retried.
 	SourceSync func(ctx context.Context) error
+	// WebConfigFile is an exporter-toolkit web config (--web.config.file): TLS under
+	// tls_server_config, whose certificate and key files are re-read on every TLS
+	// handshake, so replacing them on disk takes effect without a restart. Empty serves
+	// plain HTTP.
+	WebConfigFile string
 }
 
 // Monitor is the running engine.
@@ -106,7 +111,9 @@ type engineState struct {
 	scratch  map[string]*evalScratch
 	inflight chan struct{} // ingest request slots
 	token    string
-	decoders sync.Pool // of *event.Decoder with this config's limits
+	// adminToken guards the admin endpoints (web.admin_bearer_token); empty leaves them open.
+	adminToken string
+	decoders   sync.Pool // of *event.Decoder with this config's limits
 }
 
 // New checks the options and loads the config; it does not listen yet.
@@ -129,12 +136,20 @@ func New(opts Options) (*Monitor, error) {
 	if opts.Console == nil {
 		opts.Console = os.Stdout
 	}
+	tls, err := checkWebConfig(opts.WebConfigFile)
+	if err != nil {
+		return nil, err
+	}
 	if opts.ExternalURL == "" {
 		host := opts.ListenAddress
 		if strings.HasPrefix(host, ":") {
 			host = "localhost" + host
 		}
-		opts.ExternalURL = "http://" + host
+		scheme := "http://"
+		if tls {
+			scheme = "https://"
+		}
+		opts.ExternalURL = scheme + host
 	}
 	reg := opts.Registry
 	if reg == nil {
@@ -204,6 +219,8 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		scratch:  make(map[string]*evalScratch, len(cfg.Models)),
 		inflight: make(chan struct{}, cfg.Ingest.MaxInflightRequests),
 		token:    cfg.Ingest.BearerToken.Reveal(),
+
+		adminToken: cfg.Web.AdminBearerToken.Reveal(),
 	}
 	limits := event.Limits{MaxFeatures: cfg.Ingest.MaxFeaturesPerEvent, MaxStringLen: cfg.Ingest.MaxStringLength}
 	st.decoders.New = func() any { return event.NewDecoder(limits) }
@@ -265,11 +282,15 @@ func (m *Monitor) Start() error {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(m.logger.Handler(), slog.LevelWarn),
 	}
+	// The first evaluation runs before anything is served: the status page, the API and
+	// /metrics show every model (and the restored windows' statistics) from the first
+	// request on.
+	m.Evaluate(m.opts.Now())
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		if err := m.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := m.serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.logger.Error("HTTP server stopped", "err", err)
 		}
 	})
@@ -290,7 +311,16 @@ func (m *Monitor) Start() error {
 	go func() { wg.Wait(); close(m.done) }()
 	m.ready.Store(true)
 	m.logger.Info("listening", "address", ln.Addr().String())
+	if m.state.Load().adminToken == "" && !isLoopback(ln.Addr()) {
+		m.logger.Warn("admin endpoints are unprotected: anyone who reaches this address can reload the config and add or expire silences; set web.admin_bearer_token_file", "address", ln.Addr().String())
+	}
 	return nil
+}
+
+// isLoopback reports whether addr only accepts connections from this machine.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Stop drains HTTP (in-flight requests finish), stops the loops and runs a last
@@ -449,7 +479,6 @@ func (m *Monitor) evaluationLoop(ctx context.Context) {
 	interval := time.Duration(m.state.Load().cfg.Global.EvaluationInterval)
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
-	m.Evaluate(m.opts.Now())
 	for {
 		select {
 		case <-ctx.Done():

@@ -36,14 +36,14 @@ var (
 const usage = `vigil watches machine-learning models in production.
 
 Usage:
-  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--log.level LEVEL] [--log.format FORMAT]
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--web.config.file FILE] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
   vigil baseline --model NAME --input FILE --out PROFILE [--config.file FILE]
   vigil replay --config.file FILE --input predictions.ndjson [--labels labels.ndjson] [--junit out.xml] [--output text|json] [--fail-on warning]
   vigil silence add --matcher 'model="fraud"' [--duration 2h] [--comment TEXT] [--author NAME]
-  vigil silence list | vigil silence expire ID   (--url http://localhost:9780)
+  vigil silence list | vigil silence expire ID   (--url http://localhost:9780, --bearer-token-file FILE)
   vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
@@ -142,6 +142,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
 	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
 	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler at /debug/pprof/ (CPU, heap, mutex, goroutine profiles)")
+	webConfig := fs.String("web.config.file", "", "Prometheus web config (exporter-toolkit) for TLS: tls_server_config with cert_file and key_file, re-read on each handshake")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
@@ -169,6 +170,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 		Logger:        logger,
 		Version:       version,
 		EnablePprof:   *enablePprof,
+		WebConfigFile: *webConfig,
 	})
 	if err != nil {
 		logger.Error("cannot start", "err", err)
@@ -343,12 +345,25 @@ func silence(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 2*time.Hour, "how long the silence lasts")
 	comment := fs.String("comment", "", "why (required for add)")
 	author := fs.String("author", os.Getenv("USER"), "who")
+	tokenFile := fs.String("bearer-token-file", "", "file holding the admin bearer token (web.admin_bearer_token)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
+	}
+	token := ""
+	if *tokenFile != "" {
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			fmt.Fprintf(stderr, "vigil silence: %v\n", err)
+			return 2
+		}
+		token = strings.TrimSpace(string(b))
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
 	base := strings.TrimSuffix(*url, "/") + "/api/v1/silences"
 	do := func(req *http.Request) ([]byte, error) {
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			return nil, err

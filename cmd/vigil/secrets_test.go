@@ -27,8 +27,9 @@ func TestSecretsNeverShow(t *testing.T) {
 		slackPath   = "/services/T0SECRET1/B0SECRET2/xoxSecretWebhookPart3"
 		routingKey  = "R0UTINGKEY5ecret0000000000000000"
 		hookPass    = "h00kPassw0rdSecret"
+		adminToken  = "vgl_admin_1e8b6d0c4f2a9e37"
 	)
-	secrets := []string{ingestToken, "T0SECRET1", "B0SECRET2", "xoxSecretWebhookPart3", routingKey, hookPass}
+	secrets := []string{ingestToken, adminToken, "T0SECRET1", "B0SECRET2", "xoxSecretWebhookPart3", routingKey, hookPass}
 
 	var failing atomic.Int32
 	failing.Store(3) // the first deliveries fail: the retry paths log
@@ -52,12 +53,14 @@ func TestSecretsNeverShow(t *testing.T) {
 		return p
 	}
 	write("token", ingestToken+"\n")
+	write("admin_token", adminToken+"\n")
 	write("slack_url", peer.URL+slackPath)
 	write("pd_key", routingKey)
 	write("hook_url", hookURL)
 	cfgPath := write("vigil.yaml", fmt.Sprintf(`
 global: {evaluation_interval: 1s, storage_path: %s}
 ingest: {bearer_token_file: token}
+web: {admin_bearer_token_file: admin_token}
 models:
   - name: fraud
     task: binary_classification
@@ -108,7 +111,9 @@ receivers:
 		require.True(t, time.Now().Before(deadline), "the deliveries did not go through")
 		time.Sleep(50 * time.Millisecond)
 	}
-	require.Equal(t, http.StatusOK, do("POST", "/-/reload", "", ""))
+	require.Equal(t, http.StatusUnauthorized, do("POST", "/-/reload", ingestToken, ""))
+	require.Equal(t, http.StatusUnauthorized, do("POST", "/-/reload", adminToken+"x", ""))
+	require.Equal(t, http.StatusOK, do("POST", "/-/reload", adminToken, ""))
 	for _, path := range []string{"/api/v1/models", "/api/v1/models/fraud", "/api/v1/alerts", "/api/v1/alerts/history",
 		"/api/v1/silences", "/", "/models/fraud", "/metrics", "/-/ready", "/-/healthy"} {
 		do("GET", path, "", "")

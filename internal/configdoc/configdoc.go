@@ -65,6 +65,7 @@ func Generate(root string) ([]byte, error) {
 	sections := []section{
 		{title: "global", root: reflect.TypeFor[monitor.GlobalConfig](), def: reflect.ValueOf(cfg.Global), prefix: "global."},
 		{title: "ingest", root: reflect.TypeFor[monitor.IngestConfig](), def: reflect.ValueOf(cfg.Ingest), prefix: "ingest."},
+		{title: "web", root: reflect.TypeFor[monitor.WebConfig](), def: reflect.ValueOf(cfg.Web), prefix: "web."},
 		{title: "models", intro: "A list; each entry declares one model.", root: reflect.TypeFor[monitor.ModelConfig](), def: reflect.ValueOf(model), prefix: "models[]."},
 		{title: "rules", intro: "A list; the same list as in a rule file (`vigil check rules`).", root: reflect.TypeFor[rules.Config](), def: reflect.ValueOf(rule), prefix: "rules[]."},
 		{title: "route", intro: "Alertmanager's routing tree; `routes` nest the same fields.", root: reflect.TypeFor[alerting.Route](), def: reflect.ValueOf(alerting.Route{}), prefix: "route."},
