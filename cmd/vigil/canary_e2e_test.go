@@ -199,7 +199,7 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 		got, ok := query(`vigil_canary_samples{model="bad",sample="shadow_pairs"}`)
 		g2, ok2 := query(`vigil_canary_samples{model="good",sample="candidate_labeled"}`)
 		return ok && ok2 && got == 300 && g2 == 300
-	}, 90*time.Second, 250*time.Millisecond, "vigil's canary series never reached Prometheus\nprometheus log:\n%s\nvigil log:\n%s", plog, v.stderr.buf.String())
+	}, 90*time.Second, 250*time.Millisecond, "vigil's canary series never reached Prometheus\nprometheus log:\n%s\nvigil log:\n%s", plog, v.stderr.String())
 
 	require.Equal(t, "Successful", argoPhase("good"))
 	require.Equal(t, "Failed", argoPhase("bad"))

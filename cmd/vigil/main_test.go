@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -135,9 +136,50 @@ type daemon struct {
 	exited chan error
 }
 
+// syncBuffer collects a process's log lines as they come. It never blocks the reader,
+// so a process that logs a lot can never stall on a full pipe.
 type syncBuffer struct {
-	ch  chan string
-	buf strings.Builder
+	mu     sync.Mutex
+	lines  []string
+	closed bool
+	notify chan struct{} // a line came, or the log ended
+	pos    int           // the next line logsUntil looks at
+}
+
+func (b *syncBuffer) add(line string) {
+	b.mu.Lock()
+	b.lines = append(b.lines, line)
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
+
+func (b *syncBuffer) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+}
+
+// String is the whole log so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Join(b.lines, "\n")
+}
+
+// next returns the lines after the last call, and whether the log has ended.
+func (b *syncBuffer) next() ([]string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.lines[b.pos:]
+	b.pos = len(b.lines)
+	return out, b.closed
 }
 
 func startProcess(t *testing.T, cfgPath string) *daemon {
@@ -147,30 +189,19 @@ func startProcess(t *testing.T, cfgPath string) *daemon {
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	d := &daemon{cmd: cmd, stderr: &syncBuffer{ch: make(chan string, 1000)}, exited: make(chan error, 1)}
+	d := &daemon{cmd: cmd, stderr: &syncBuffer{notify: make(chan struct{}, 1)}, exited: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			d.stderr.ch <- sc.Text()
+			d.stderr.add(sc.Text())
 		}
-		close(d.stderr.ch)
+		d.stderr.close()
 	}()
 	go func() { d.exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	addrRE := regexp.MustCompile(`msg=listening .*address=(\S+)`)
-	deadline := time.After(30 * time.Second)
-	for d.url == "" {
-		select {
-		case line, ok := <-d.stderr.ch:
-			require.True(t, ok, "vigil exited before listening:\n%s", d.stderr.buf.String())
-			d.stderr.buf.WriteString(line + "\n")
-			if m := addrRE.FindStringSubmatch(line); m != nil {
-				d.url = "http://" + m[1]
-			}
-		case <-deadline:
-			t.Fatalf("vigil did not start:\n%s", d.stderr.buf.String())
-		}
-	}
+	line := d.logsUntil(t, `msg=listening .*address=\S+`)
+	d.url = "http://" + regexp.MustCompile(`address=(\S+)`).FindStringSubmatch(line)[1]
 	return d
 }
 
@@ -180,15 +211,19 @@ func (d *daemon) logsUntil(t *testing.T, re string) string {
 	pat := regexp.MustCompile(re)
 	deadline := time.After(30 * time.Second)
 	for {
-		select {
-		case line, ok := <-d.stderr.ch:
-			require.True(t, ok, "log ended before %q:\n%s", re, d.stderr.buf.String())
-			d.stderr.buf.WriteString(line + "\n")
-			if pat.MatchString(line) {
-				return line
+		lines, closed := d.stderr.next()
+		for _, l := range lines {
+			if pat.MatchString(l) {
+				return l
 			}
+		}
+		if closed {
+			t.Fatalf("log ended before %q:\n%s", re, d.stderr.String())
+		}
+		select {
+		case <-d.stderr.notify:
 		case <-deadline:
-			t.Fatalf("no log line %q:\n%s", re, d.stderr.buf.String())
+			t.Fatalf("no log line %q:\n%s", re, d.stderr.String())
 		}
 	}
 }
