@@ -74,6 +74,10 @@ type modelState struct {
 	pendPred  *pendingSet[pendingPred]
 	pendLabel *pendingSet[pendingLabel]
 	canary    *canaryState // nil without canary: in the config
+	// joinedLabels keeps, with canary: set, the labels already joined with a prediction,
+	// until labels.ttl: a shadow or canary prediction of the same request that comes later
+	// joins them too. Not counted as pending; their expiry loses nothing.
+	joinedLabels *pendingSet[pendingLabel]
 
 	unknownFeatures map[string]uint64
 	stream          *streamWindow   // the current window in streaming mode, else nil
@@ -194,6 +198,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
 	if cfg.Canary != nil {
 		m.canary = newCanaryState(&cfg)
+		m.joinedLabels = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
 	}
 	return m
 }
@@ -375,7 +380,16 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 	pp := pendingPred{version: version, seg: seg, pred: pred, score: score, probs: probs}
 	joined := m.pendLabel.take(p.ID, func(lt int64, l *pendingLabel) {
 		m.pairs.push(t, &pp, l.y, lagSeconds(t, lt))
+		if m.joinedLabels != nil {
+			m.joinedLabels.add(p.ID, lt, *l)
+		}
 	})
+	if joined == 0 && m.joinedLabels != nil {
+		// The label came first and joined another version's prediction of this request.
+		joined = m.joinedLabels.eachOf(p.ID, func(lt int64, l *pendingLabel) {
+			m.pairs.push(t, &pp, l.y, lagSeconds(t, lt))
+		})
+	}
 	if joined == 0 {
 		if _, evicted := m.pendPred.add(p.ID, t, pp); evicted {
 			m.metrics.evictedPredCapacity.Inc()
@@ -449,6 +463,13 @@ func (m *modelState) addLabel(l *event.Label, arrival time.Time) (rej *rejection
 	m.labels++
 	m.lastEvent = arrival
 	m.metrics.labels.Inc()
+	if m.joinedLabels != nil {
+		defer func() {
+			if joined := m.pendLabel.has(l.ID); !joined {
+				m.joinedLabels.add(l.ID, t, pendingLabel{y: y})
+			}
+		}()
+	}
 	joined := m.pendPred.take(l.ID, func(pt int64, pp *pendingPred) {
 		m.pairs.push(pt, pp, y, lagSeconds(pt, t))
 	})
@@ -474,5 +495,8 @@ func (m *modelState) expire(ts time.Time) {
 	}
 	if n := m.pendLabel.expire(cutoff, func(*pendingLabel) {}); n > 0 {
 		m.metrics.evictedLabelTTL.Add(float64(n))
+	}
+	if m.joinedLabels != nil {
+		m.joinedLabels.expire(cutoff, func(*pendingLabel) {})
 	}
 }

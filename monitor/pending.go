@@ -66,6 +66,27 @@ func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
 	return old, evicted
 }
 
+// has reports whether a record is stored under id.
+func (s *pendingSet[T]) has(id string) bool {
+	_, ok := s.byID[id]
+	return ok
+}
+
+// eachOf calls fn for every record stored under id, oldest first, keeping them; it
+// reports how many there were.
+func (s *pendingSet[T]) eachOf(id string, fn func(t int64, v *T)) int {
+	i, ok := s.byID[id]
+	if !ok {
+		return 0
+	}
+	k := 0
+	for ; i >= 0; i = s.nodes[i].same {
+		fn(s.nodes[i].time, &s.nodes[i].val)
+		k++
+	}
+	return k
+}
+
 // take removes every record stored under id and calls fn for each, oldest first.
 // It reports how many were taken.
 func (s *pendingSet[T]) take(id string, fn func(t int64, v *T)) int {

@@ -32,6 +32,7 @@ type modelSnap struct {
 	Pairs         pairSnap
 	PendPred      []pendPredSnap
 	PendLabel     []pendLabelSnap
+	JoinedLabels  []pendLabelSnap // with canary: labels kept for later versions' predictions
 	Stream        *streamSnap
 
 	Unknown     map[string]uint64
@@ -232,6 +233,11 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 	m.pendLabel.each(func(id string, t int64, v *pendingLabel) {
 		s.PendLabel = append(s.PendLabel, pendLabelSnap{ID: id, Time: t, Y: v.y})
 	})
+	if m.joinedLabels != nil {
+		m.joinedLabels.each(func(id string, t int64, v *pendingLabel) {
+			s.JoinedLabels = append(s.JoinedLabels, pendLabelSnap{ID: id, Time: t, Y: v.y})
+		})
+	}
 	if m.stream != nil && m.stream.ready {
 		ss := &streamSnap{Cur: m.stream.cur}
 		for _, p := range m.stream.panes {
@@ -312,6 +318,11 @@ func (m *modelState) restoreState(s *modelSnap) error {
 	}
 	for _, l := range s.PendLabel {
 		m.pendLabel.add(l.ID, l.Time, pendingLabel{y: l.Y})
+	}
+	if m.joinedLabels != nil {
+		for _, l := range s.JoinedLabels {
+			m.joinedLabels.add(l.ID, l.Time, pendingLabel{y: l.Y})
+		}
 	}
 	if s.Stream != nil {
 		if err := m.restoreStream(s.Stream); err != nil {

@@ -23,7 +23,7 @@ import (
 
 // startPrometheus runs a real Prometheus scraping target (host:port) every second and
 // returns a function that runs an instant query and returns the single result's value.
-func startPrometheus(t *testing.T, dir, target string) (query func(q string) (float64, bool), logs fmt.Stringer) {
+func startPrometheus(t *testing.T, dir, target string) (query promQuery, logs fmt.Stringer) {
 	t.Helper()
 	prom := needTool(t, "prometheus", "prometheus")
 	promtool := needTool(t, "promtool", "prometheus")
@@ -52,8 +52,27 @@ scrape_configs:
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 60*time.Second, 100*time.Millisecond, "prometheus never got ready")
-	return func(q string) (float64, bool) {
-		resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(q))
+	return promQuery(base), plog
+}
+
+// promQuery is a running Prometheus's base URL.
+type promQuery string
+
+// targets is Prometheus's view of its scrape targets (health, last error), for failures.
+func (base promQuery) targets() string {
+	resp, err := http.Get(string(base) + "/api/v1/targets")
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// value runs an instant query and returns the single result's value.
+func (base promQuery) value(q string) (float64, bool) {
+	{
+		resp, err := http.Get(string(base) + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
 			return 0, false
 		}
@@ -67,7 +86,7 @@ scrape_configs:
 		}
 		f, err := strconv.ParseFloat(r.Data.Result[0].Value[1].(string), 64)
 		return f, err == nil
-	}, plog
+	}
 }
 
 // canaryTraffic writes n requests of model answered by v1 (primary) and v2 (shadow), with
@@ -152,7 +171,7 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 		q := strings.NewReplacer("{{args.model}}", model, "{{args.baseline}}", "v1", "{{args.candidate}}", "v2").Replace(am.Provider.Prometheus.Query)
 		var got float64
 		var ok bool
-		require.Eventually(t, func() bool { got, ok = query(q); return ok }, 60*time.Second, 250*time.Millisecond, "no result for %s", q)
+		require.Eventually(t, func() bool { got, ok = query.value(q); return ok }, 60*time.Second, 250*time.Millisecond, "no result for %s", q)
 		switch got {
 		case success:
 			return "Successful"
@@ -186,7 +205,7 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 		require.NotContains(t, q, "{{", "a template variable is left: %s", q)
 		var got float64
 		var ok bool
-		require.Eventually(t, func() bool { got, ok = query(q); return ok }, 60*time.Second, 250*time.Millisecond, "no result for %s", q)
+		require.Eventually(t, func() bool { got, ok = query.value(q); return ok }, 60*time.Second, 250*time.Millisecond, "no result for %s", q)
 		r := fm.ThresholdRange
 		return !math.IsNaN(got) && (r.Min == nil || got >= *r.Min) && (r.Max == nil || got <= *r.Max)
 	}
@@ -195,11 +214,17 @@ func TestRolloutTemplatesAgainstPrometheus(t *testing.T) {
 	fm.TemplateVariables["baseline"], fm.TemplateVariables["candidate"] = "v1", "v2"
 
 	// Let vigil's evaluation and Prometheus's scrapes catch up with the traffic.
-	require.Eventually(t, func() bool {
-		got, ok := query(`vigil_canary_samples{model="bad",sample="shadow_pairs"}`)
-		g2, ok2 := query(`vigil_canary_samples{model="good",sample="candidate_labeled"}`)
-		return ok && ok2 && got == 300 && g2 == 300
-	}, 90*time.Second, 250*time.Millisecond, "vigil's canary series never reached Prometheus\nprometheus log:\n%s\nvigil log:\n%s", plog, v.stderr.String())
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		got, ok := query.value(`vigil_canary_samples{model="bad",sample="shadow_pairs"}`)
+		g2, ok2 := query.value(`vigil_canary_samples{model="good",sample="candidate_labeled"}`)
+		if ok && ok2 && got == 300 && g2 == 300 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("vigil's canary series never reached Prometheus (shadow_pairs %v %v, candidate_labeled %v %v)\nprometheus targets:\n%s\nprometheus log:\n%s\nvigil log:\n%s",
+				got, ok, g2, ok2, query.targets(), plog, v.stderr.String())
+		}
+	}
 
 	require.Equal(t, "Successful", argoPhase("good"))
 	require.Equal(t, "Failed", argoPhase("bad"))
