@@ -855,8 +855,6 @@ func (c *Config) resolve(path string) string {
 	return filepath.Join(c.dir, path)
 }
 
-var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // loadToken resolves a bearer token given inline (with ${ENV} expanded) or as a file
 // (read now, trailing white space trimmed); at most one of the two may be set. It returns
 // the token and the resolved file path.
@@ -865,7 +863,7 @@ func (c *Config) loadToken(section, field string, inline Secret, file string) (S
 		return "", "", fieldErr(section, "at most one of %s and %s_file may be set", field, field)
 	}
 	if inline != "" {
-		tok, err := expandEnv(string(inline))
+		tok, err := yamlconf.ExpandEnv(string(inline))
 		if err != nil {
 			return "", "", fieldErr(section+"."+field, "%w", err)
 		}
@@ -884,22 +882,4 @@ func (c *Config) loadToken(section, field string, inline Secret, file string) (S
 		return "", "", fieldErr(section+"."+field+"_file", "file %s is empty", file)
 	}
 	return Secret(tok), file, nil
-}
-
-// expandEnv replaces ${VAR} with the environment's value; an unset variable is an error
-// that names the variable (never the value).
-func expandEnv(s string) (string, error) {
-	var missing []string
-	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[2 : len(m)-1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
 }

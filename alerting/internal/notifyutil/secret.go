@@ -7,8 +7,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
+
+	"github.com/vigilml/vigil/internal/yamlconf"
 )
 
 // Mask is what a secret shows instead of its value.
@@ -41,29 +42,12 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // Reveal returns the secret's value.
 func (s Secret) Reveal() string { return string(s) }
 
-var envRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // HasEnv reports whether s refers to an environment variable as ${VAR}: its value is
 // only known once New expands it, so validation leaves it alone.
-func HasEnv(s string) bool { return envRE.MatchString(s) }
+func HasEnv(s string) bool { return yamlconf.HasEnv(s) }
 
-// ExpandEnv replaces ${VAR} with the environment's value; an unset variable is an error
-// that names the variable (never the value).
-func ExpandEnv(s string) (string, error) {
-	var missing []string
-	out := envRE.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[2 : len(m)-1]
-		v, ok := os.LookupEnv(name)
-		if !ok {
-			missing = append(missing, name)
-		}
-		return v
-	})
-	if len(missing) > 0 {
-		return "", fmt.Errorf("environment variable %s is not set", strings.Join(missing, ", "))
-	}
-	return out, nil
-}
+// ExpandEnv replaces ${VAR} with the environment's value (yamlconf.ExpandEnv).
+func ExpandEnv(s string) (string, error) { return yamlconf.ExpandEnv(s) }
 
 // ResolveSecret returns the value of the secret field named field or of its *_file twin
 // (a path relative to baseDir, trimmed), with ${ENV} expanded in the inline form. Errors
