@@ -7,7 +7,7 @@
 # The base images are pinned by tag; a release pipeline should pin them by digest too
 # (FROM name:tag@sha256:...), which the tests in deploy/ accept. docs/deploy.md has more.
 
-FROM golang:1.26.8-bookworm AS build
+FROM golang:1.27.3-bookworm AS build
 # Build settings: a static binary (no libc, so it runs on distroless/static) for the
 # builder's platform unless GOOS/GOARCH say otherwise.
 ARG CGO_ENABLED=0

@@ -2,6 +2,8 @@ module github.com/vigilml/vigil
 
 go 1.26.7
 
+toolchain go1.27.3
+
 require (
 	cel.dev/cel-go v0.33.2
 	github.com/DataDog/sketches-go v1.4.8

@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	builderImage = "golang:1.26.8-bookworm"
+	builderImage = "golang:1.27.3-bookworm"
 	runtimeImage = "gcr.io/distroless/static-debian12:nonroot"
 	testVersion  = "v0.0.0-imagetest"
 )
