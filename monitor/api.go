@@ -141,6 +141,14 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 		m.metrics.rejected.WithLabelValues("", string(ReasonUnknownModel)).Inc()
 		return nil, http.StatusNotFound, fmt.Sprintf("unknown model %q: declare it under models: in the config", urlModel)
 	}
+	// While the write-ahead log cannot be written, nothing is applied: a client retrying
+	// its 503s for minutes is not counted again and again, and nothing piles up in memory.
+	// Each request (and each readiness probe) tries the log again.
+	if m.durable != nil && m.storeFailing.Load() {
+		if serr := m.syncLog(); serr != nil {
+			return nil, http.StatusServiceUnavailable, storeFailingMessage(serr)
+		}
+	}
 	dec := st.decoders.Get().(*event.Decoder)
 	defer st.decoders.Put(dec)
 	now := m.opts.Now()
@@ -185,14 +193,8 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 	}
 	m.applyMu.RUnlock()
 	if accepted > 0 && m.durable != nil {
-		if serr := m.durable.log.Sync(m.durable.log.LastLSN()); serr != nil {
-			if !m.storeFailing.Swap(true) {
-				m.logger.Error("cannot store accepted events; ingest answers 503 until the write-ahead log can be written", "err", serr)
-			}
-			return nil, http.StatusServiceUnavailable, "cannot store the events (" + serr.Error() + "); nothing was acknowledged, retry later"
-		}
-		if m.storeFailing.Swap(false) {
-			m.logger.Info("the write-ahead log is written again")
+		if serr := m.syncLog(); serr != nil {
+			return nil, http.StatusServiceUnavailable, storeFailingMessage(serr)
 		}
 	}
 	if err != nil {
@@ -247,6 +249,26 @@ func (m *Monitor) admin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// syncLog writes what the write-ahead log holds and keeps storeFailing, which turns
+// ingest into 503s and readiness off, in step with the outcome; each change of state is
+// logged once.
+func (m *Monitor) syncLog() error {
+	if err := m.durable.log.Sync(m.durable.log.LastLSN()); err != nil {
+		if !m.storeFailing.Swap(true) {
+			m.logger.Error("cannot store accepted events; ingest answers 503 and vigil is not ready until the write-ahead log can be written", "err", err)
+		}
+		return err
+	}
+	if m.storeFailing.Swap(false) {
+		m.logger.Info("the write-ahead log is written again; ingest and readiness are back")
+	}
+	return nil
+}
+
+func storeFailingMessage(err error) string {
+	return "cannot store the events (" + err.Error() + "); nothing was acknowledged, retry later"
+}
+
 func validBearer(header, token string) bool {
 	got, ok := strings.CutPrefix(header, "Bearer ")
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
@@ -257,7 +279,7 @@ func (m *Monitor) readyz(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusServiceUnavailable, "not ready")
 		return
 	}
-	if m.storeFailing.Load() {
+	if m.storeFailing.Load() && m.syncLog() != nil {
 		writeText(w, http.StatusServiceUnavailable, "not ready: the write-ahead log cannot be written")
 		return
 	}

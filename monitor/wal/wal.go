@@ -191,12 +191,20 @@ func (l *Log) flushLocked(rotate bool) error {
 		if l.firstOf == last+1 {
 			return nil // the segment is empty: nothing to rotate
 		}
-		if err := l.f.Close(); err != nil {
-			return fmt.Errorf("write-ahead log: close %s: %w", l.f.Name(), err)
-		}
 		// Records appended since buf was taken are still buffered: they open the new
-		// segment, which therefore starts right after the last record written.
-		return l.openSegmentLocked(last + 1)
+		// segment, which therefore starts right after the last record written. The old
+		// segment stays the one written until the new one exists (on a full disk it may
+		// not), so a failed rotation leaves a working log.
+		old := l.f
+		if err := l.openSegmentLocked(last + 1); err != nil {
+			if !rotate {
+				return nil // everything asked for is written; the next Sync tries again
+			}
+			return err
+		}
+		if err := old.Close(); err != nil {
+			return fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err)
+		}
 	}
 	return nil
 }
@@ -368,8 +376,10 @@ func (l *Log) openSegmentLocked(first uint64) error {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	if err := syncDir(l.dir); err != nil {
+		// An empty segment left behind would look like the newest one at the next Open,
+		// while the records go on in the current one.
 		f.Close()
-		return err
+		return errors.Join(err, os.Remove(f.Name()))
 	}
 	l.f, l.size, l.firstOf = f, int64(len(l.buf)), first
 	return nil
