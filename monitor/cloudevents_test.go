@@ -37,6 +37,12 @@ cloudevents:
 // postSample sends a recorded payload-logger request (monitor/cloudevents/testdata).
 func postSample(t *testing.T, d *testDaemon, name string) int {
 	t.Helper()
+	return postSampleAuth(t, d, name, "")
+}
+
+// postSampleAuth is postSample with an Authorization header (none when empty).
+func postSampleAuth(t *testing.T, d *testDaemon, name, authorization string) int {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("cloudevents", "testdata", name))
 	require.NoError(t, err)
 	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(b))).ReadMIMEHeader()
@@ -45,6 +51,9 @@ func postSample(t *testing.T, d *testDaemon, name string) int {
 	req, err := http.NewRequest(http.MethodPost, d.url+"/api/v1/cloudevents", bytes.NewReader(bytes.TrimSpace(body)))
 	require.NoError(t, err)
 	req.Header = http.Header(h)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
@@ -78,4 +87,30 @@ func TestCloudEventsIntoWindows(t *testing.T) {
 func TestCloudEventsOffWithoutSection(t *testing.T) {
 	d := startDaemon(t, binaryCfg)
 	require.Equal(t, http.StatusNotFound, postSample(t, d, "kserve-v1-request.txt"))
+}
+
+func TestCloudEventsBearerToken(t *testing.T) {
+	const withToken = "ingest: {bearer_token: ce-s3cret}\n"
+	for _, tc := range []struct {
+		name, cfg, auth string
+		want            int
+	}{
+		{"required-none-sent", withToken + cloudEventsCfg + "  require_bearer_token: true\n", "", http.StatusUnauthorized},
+		{"required-wrong-one", withToken + cloudEventsCfg + "  require_bearer_token: true\n", "Bearer nope", http.StatusUnauthorized},
+		{"required-not-a-bearer", withToken + cloudEventsCfg + "  require_bearer_token: true\n", "Basic Y2UtczNjcmV0", http.StatusUnauthorized},
+		{"required-right-one", withToken + cloudEventsCfg + "  require_bearer_token: true\n", "Bearer ce-s3cret", http.StatusAccepted},
+		// The payload loggers cannot send a token: by default the sink does not ask for
+		// the ingest token even where /api/v1/predictions does.
+		{"not-required", withToken + cloudEventsCfg, "", http.StatusAccepted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startDaemon(t, tc.cfg)
+			require.Equal(t, tc.want, postSampleAuth(t, d, "kserve-v1-request.txt", tc.auth))
+		})
+	}
+}
+
+func TestCloudEventsTokenNeedsIngestToken(t *testing.T) {
+	_, err := Load([]byte(cloudEventsCfg + "  require_bearer_token: true\n"))
+	require.ErrorContains(t, err, "cloudevents.require_bearer_token: needs ingest.bearer_token")
 }

@@ -585,6 +585,9 @@ func (c *Config) validate() error {
 		if err := c.CloudEvents.Validate("cloudevents"); err != nil {
 			return err
 		}
+		if c.CloudEvents.RequireBearerToken && in.BearerToken == "" {
+			return fieldErr("cloudevents.require_bearer_token", "needs ingest.bearer_token or ingest.bearer_token_file, the token it requires")
+		}
 	}
 	if c.Kafka != nil {
 		if err := c.Kafka.Validate("kafka"); err != nil {

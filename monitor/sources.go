@@ -171,7 +171,17 @@ func (m *Monitor) modelInfo(name string) (cloudevents.ModelInfo, bool) {
 
 func (m *Monitor) mountSources(mux *http.ServeMux) {
 	if h := m.sources.cloudevents; h != nil {
-		mux.Handle("POST /api/v1/cloudevents", h)
+		mux.HandleFunc("POST /api/v1/cloudevents", func(w http.ResponseWriter, r *http.Request) {
+			// Read per request, so a reload that rotates the token or turns the
+			// requirement on takes effect for the next event.
+			st := m.state.Load()
+			if ce := st.cfg.CloudEvents; ce != nil && ce.RequireBearerToken && !validBearer(r.Header.Get("Authorization"), st.token) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
+				writeError(w, http.StatusUnauthorized, "missing or wrong bearer token (cloudevents.require_bearer_token asks for ingest.bearer_token)")
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
 	} else {
 		mux.HandleFunc("POST /api/v1/cloudevents", func(w http.ResponseWriter, _ *http.Request) {
 			writeError(w, http.StatusNotFound, "the CloudEvents sink is off: add a cloudevents: section to the config")

@@ -24,6 +24,10 @@ type Config struct {
 	PairTTL yamlconf.Duration `yaml:"pair_ttl"`
 	// MaxPending bounds the events waiting for their partner; past it the oldest is dropped.
 	MaxPending int `yaml:"max_pending"`
+	// RequireBearerToken makes the endpoint demand ingest.bearer_token, for senders that
+	// can set an Authorization header. Off by default: the KServe and Seldon Core 1 payload
+	// loggers cannot send one.
+	RequireBearerToken bool `yaml:"require_bearer_token"`
 	// Models map inference services to vigil models. An inference service without a
 	// mapping feeds the vigil model of its own name, with positional columns named 0, 1, ...
 	Models []Mapping `yaml:"models"`
