@@ -59,7 +59,7 @@ type crashProcess struct {
 	exited chan error
 }
 
-func startLogged(t *testing.T, cfgPath, logPath string) *crashProcess {
+func startLogged(t testing.TB, cfgPath, logPath string) *crashProcess {
 	t.Helper()
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	require.NoError(t, err)
