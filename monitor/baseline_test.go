@@ -131,3 +131,30 @@ func writeBenchCSV(b *testing.B, path string, rows int) {
 		b.Fatal(err)
 	}
 }
+
+// TestBuildProfileFatalErrorMidFile: an error that ends the read after several batches
+// have been handed to the profile (a quote left open) ends the command with that error,
+// and the rows before it are counted in no profile.
+func TestBuildProfileFatalErrorMidFile(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("x,c\n")
+	for i := range 3*baselineBatchRows + 17 {
+		fmt.Fprintf(&csv, "%d,c%d\n", i, i%3)
+	}
+	csv.WriteString("1,\"open quote\n")
+	csv.WriteString(strings.Repeat("y", 5<<20))
+	path := filepath.Join(t.TempDir(), "broken.csv")
+	require.NoError(t, os.WriteFile(path, []byte(csv.String()), 0o600))
+	p, err := BuildProfile(BaselineOptions{ModelName: "m", Input: path})
+	require.ErrorContains(t, err, "is a quote left open?")
+	require.ErrorContains(t, err, "broken.csv")
+	require.Nil(t, p)
+
+	// The same rows without the broken tail: every one of them is in the profile.
+	good := csv.String()[:strings.Index(csv.String(), "1,\"open")]
+	require.NoError(t, os.WriteFile(path, []byte(good), 0o600))
+	p, err = BuildProfile(BaselineOptions{ModelName: "m", Input: path})
+	require.NoError(t, err)
+	require.EqualValues(t, 3*baselineBatchRows+17, p.Source.Rows)
+	require.EqualValues(t, 3*baselineBatchRows+17, p.Features[0].Count)
+}
