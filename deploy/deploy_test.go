@@ -93,9 +93,16 @@ func newDecoder(t *testing.T) runtime.Decoder {
 // every object strictly.
 func render(t *testing.T, dec runtime.Decoder, overlay string) *objects {
 	t.Helper()
+	return renderFS(t, dec, filesys.MakeFsOnDisk(), filepath.Join("kustomize", "overlays", overlay))
+}
+
+// renderFS is render for the kustomization in dir of fSys.
+func renderFS(t *testing.T, dec runtime.Decoder, fSys filesys.FileSystem, dir string) *objects {
+	t.Helper()
+	overlay := filepath.Base(dir)
 	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resMap, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join("kustomize", "overlays", overlay))
-	require.NoError(t, err, "kustomize build %s", overlay)
+	resMap, err := k.Run(fSys, dir)
+	require.NoError(t, err, "kustomize build %s", dir)
 	o := &objects{configMaps: map[string]*corev1.ConfigMap{}, secrets: map[string]*corev1.Secret{}, pvcs: map[string]bool{}, serviceAccounts: map[string]bool{}}
 	for _, r := range resMap.Resources() {
 		y, err := r.AsYAML()

@@ -47,6 +47,7 @@ Usage:
   vigil report --config FILE --input DATA [--reference REF] [--model NAME] --out report.html
   vigil demo [--speed 1] [--duration D] [--slack-webhook-url URL] [--pagerduty-routing-key KEY]
   vigil healthcheck [--url http://127.0.0.1:9780] [--path /healthz] [--timeout 3s]
+                    [--tls.ca-file CA.pem] [--tls.server-name NAME] [--tls.insecure-skip-verify]   (with an https:// --url)
   vigil loadgen [--url URL] [--model NAME --features 20 --categorical 2] [--rate N] [--count N | --duration D] [--print-config]
   vigil import [--url URL] [--kind predictions|labels] [--format ndjson|csv] FILE
   vigil version

@@ -182,9 +182,10 @@ func (b *syncBuffer) next() ([]string, bool) {
 	return out, b.closed
 }
 
-func startProcess(t *testing.T, cfgPath string) *daemon {
+// startProcess runs vigil on cfgPath and 127.0.0.1:0, with extra flags for `vigil run`.
+func startProcess(t *testing.T, cfgPath string, extra ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "run", "--config.file", cfgPath, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug")
+	cmd := exec.Command(os.Args[0], append([]string{"run", "--config.file", cfgPath, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"}, extra...)...)
 	cmd.Env = append(os.Environ(), "VIGIL_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
