@@ -352,7 +352,7 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 				}
 				if pn != nil && id != 0 {
 					m.seen[i] = true
-					pn.cat[fs.col].Add(fs.dict.key(id))
+					pn.cat[fs.col].add(id)
 				}
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"time"
+
+	"github.com/vigilml/vigil/drift/sketch"
 )
 
 // snapshotFormat is the version of modelSnap; a snapshot of another version is ignored.
@@ -249,8 +251,8 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 				}
 				ps.Num = append(ps.Num, b)
 			}
-			for _, k := range p.cat {
-				b, err := k.MarshalBinary()
+			for col := range p.cat {
+				b, err := p.cat[col].toSketch(m.stream.catDicts[col]).MarshalBinary()
 				if err != nil {
 					return nil, fmt.Errorf("streaming summary: %w", err)
 				}
@@ -368,7 +370,11 @@ func (m *modelState) restoreStream(s *streamSnap) error {
 			}
 		}
 		for j, b := range ps.Cat {
-			if err := p.cat[j].UnmarshalBinary(b); err != nil {
+			var c sketch.Categorical
+			if err := c.UnmarshalBinary(b); err != nil {
+				return err
+			}
+			if err := p.cat[j].fromSketch(&c); err != nil {
 				return err
 			}
 		}

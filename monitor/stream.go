@@ -25,6 +25,7 @@ type streamWindow struct {
 	numOpts  []sketch.NumericOptions // per numeric column
 	bounds   [][2]float64            // per numeric column, for out-of-range
 	predOpts *sketch.NumericOptions  // the prediction, when numeric
+	catDicts []*dict                 // per categorical column: the feature's dictionary
 	nFeat    int
 }
 
@@ -32,9 +33,9 @@ type pane struct {
 	start      int64 // duration windows: start of the pane's span
 	n          int
 	num        []*sketch.Numeric
-	cat        []*sketch.Categorical
-	missing    []int64 // per feature (declared order)
-	outOfRange []int64 // per numeric column
+	cat        []catCounts // per categorical column
+	missing    []int64     // per feature (declared order)
+	outOfRange []int64     // per numeric column
 	predNum    *sketch.Numeric
 	predCat    *sketch.Categorical
 }
@@ -67,9 +68,13 @@ func (m *modelState) startStream(refNum [][]float64, predRef []float64, predNume
 			w.bounds[col] = [2]float64{math.Inf(-1), math.Inf(1)}
 		}
 	}
+	w.catDicts = nil
 	for i := range m.feats {
 		f := &m.feats[i]
 		fc := m.cfg.Features[i]
+		if f.typ != Numeric {
+			w.catDicts = append(w.catDicts, f.dict)
+		}
 		if f.typ == Numeric {
 			if fc.Min != nil {
 				w.bounds[f.col][0] = *fc.Min
@@ -100,9 +105,7 @@ func (m *modelState) newPane() *pane {
 		}
 		p.num = append(p.num, s)
 	}
-	for range len(m.feats) - len(w.numOpts) {
-		p.cat = append(p.cat, sketch.NewCategorical(streamCategories))
-	}
+	p.cat = make([]catCounts, len(m.feats)-len(w.numOpts))
 	if w.predOpts != nil {
 		p.predNum, _ = sketch.NewNumeric(*w.predOpts)
 	} else {
@@ -144,8 +147,8 @@ func (p *pane) reset() {
 	for _, s := range p.num {
 		s.Reset()
 	}
-	for _, c := range p.cat {
-		c.Reset()
+	for i := range p.cat {
+		p.cat[i].reset()
 	}
 	clear(p.missing)
 	clear(p.outOfRange)
@@ -175,17 +178,16 @@ type streamMerged struct {
 // span reaches into (end − d, end] (duration windows).
 func (w *streamWindow) merge(end, d int64) *streamMerged {
 	var out *streamMerged
+	var panes []*pane
 	for _, p := range w.panes {
 		if p == nil || p.n == 0 || (w.paneSpan > 0 && (p.start+w.paneSpan <= end-d || p.start > end)) {
 			continue
 		}
+		panes = append(panes, p)
 		if out == nil {
 			out = &streamMerged{missing: make([]int64, len(p.missing)), outOfRange: make([]int64, len(p.outOfRange))}
 			for _, s := range p.num {
 				out.num = append(out.num, s.Clone())
-			}
-			for _, c := range p.cat {
-				out.cat = append(out.cat, c.Clone())
 			}
 			if p.predNum != nil {
 				out.predNum = p.predNum.Clone()
@@ -195,9 +197,6 @@ func (w *streamWindow) merge(end, d int64) *streamMerged {
 		} else {
 			for i, s := range p.num {
 				_ = out.num[i].Merge(s) // the panes share their options
-			}
-			for i, c := range p.cat {
-				out.cat[i].Merge(c)
 			}
 			if p.predNum != nil {
 				_ = out.predNum.Merge(p.predNum)
@@ -212,6 +211,41 @@ func (w *streamWindow) merge(end, d int64) *streamMerged {
 		for i, v := range p.outOfRange {
 			out.outOfRange[i] += v
 		}
+	}
+	if out != nil {
+		for col := range w.catDicts {
+			out.cat = append(out.cat, w.mergeCategories(panes, col))
+		}
+	}
+	return out
+}
+
+// mergeCategories merges one categorical column of the panes into the summary that merging
+// their sketch.Categorical summaries would give. Below the category limit that is the sum of
+// the counts; beyond it (where the order in which categories join matters), it merges the
+// panes' summaries.
+func (w *streamWindow) mergeCategories(panes []*pane, col int) *sketch.Categorical {
+	var sum catCounts
+	overflow := false
+	for _, p := range panes {
+		c := &p.cat[col]
+		if overflow = c.overflow > 0; overflow {
+			break
+		}
+		c.each(func(id uint32, n uint64) {
+			if sum.count(int(id)) == 0 {
+				sum.distinct++
+			}
+			sum.addN(int(id), n)
+		})
+	}
+	d := w.catDicts[col]
+	if !overflow && sum.distinct <= streamCategories {
+		return sum.toSketch(d)
+	}
+	out := panes[0].cat[col].toSketch(d)
+	for _, p := range panes[1:] {
+		out.Merge(p.cat[col].toSketch(d))
 	}
 	return out
 }

@@ -15,10 +15,13 @@
 // from github.com/DataDog/sketches-go for KS, Wasserstein and quantiles.
 // The sketch uses one logarithmic index mapping for all of vigil
 // ([RelativeAccuracy] 0.01: buckets [γ^k, γ^(k+1)) with γ ≈ 1.0202, 115 per
-// decade), so the buckets of any two summaries align; it keeps two
-// sketches-go CollapsingLowestDenseStores of at most [MaxBuckets] (1024)
-// buckets, one for values above the centre and one for values below, and
-// counts values at the centre apart. The logarithmic mapping (rather than
+// decade), so the buckets of any two summaries align; it keeps two stores
+// of at most [MaxBuckets] (1024) buckets that collapse their lowest buckets
+// as sketches-go's CollapsingLowestDenseStore does, one for values above the
+// centre and one for values below, and counts values at the centre apart.
+// The stores are vigil's own (store.go): one byte per bucket in use, the low
+// byte of its count, and the rest of the counts in a second such store over
+// only the buckets that reached 256. The logarithmic mapping (rather than
 // the cubically interpolated one) makes bucket boundaries exact powers of γ,
 // cheap to invert, which the comparison does for every bucket.
 //
@@ -130,16 +133,20 @@
 // which holds 8 bytes per value:
 //
 //	window                                   values  in memory  encoded   exact mode
-//	normal                                   1e3     10.1 KB    0.9 KB    8 KB
-//	normal                                   1e5     14.4 KB    2.2 KB    800 KB
-//	normal                                   1e6     17.1 KB    2.9 KB    8 MB
-//	every decade of float64, Scale 0         8e4     21.4 KB    4.2 KB    640 KB
-//	every decade, ReferenceOptions           8e4     15.6 KB    1.9 KB    640 KB
+//	normal                                   1e3     2.2 KB     0.9 KB    8 KB
+//	normal                                   1e5     2.4 KB     2.2 KB    800 KB
+//	normal                                   1e6     2.8 KB     2.9 KB    8 MB
+//	every decade of float64, Scale 0         8e4     3.2 KB     4.2 KB    640 KB
+//	every decade, ReferenceOptions           8e4     2.6 KB     1.9 KB    640 KB
 //	categorical, 500 values of 32 bytes      500     26.5 KB    13.6 KB   -
 //
-// A Numeric with the nine decile edges never exceeds 32 KiB: each store
-// uses at most 1024 float64 counters, in a slice that sketches-go's growth
-// keeps under 1500 (12 KB), and the fixed fields and bins take under 1 KB.
+// (Before vigil kept its own stores, sketches-go's float64 stores made these
+// 10.1, 14.4, 17.1, 21.4 and 15.6 KB.) A Numeric with the nine decile edges
+// never exceeds 32 KiB: each store has at most 1024 buckets, so at most
+// 1024+64 bytes of low bytes, plus as much again for every further byte of
+// its largest counts (at most 8), and the fixed fields and bins take under
+// 1 KB. A streaming window of the daemon is several panes (monitor's
+// TestStreamingWindowMemory measures them).
 //
 // # Cost
 //

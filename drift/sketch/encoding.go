@@ -59,23 +59,20 @@ func (s *Numeric) AppendBinary(b []byte) ([]byte, error) {
 		}
 	}
 	b = binary.AppendUvarint(b, uint64(s.zero))
-	for _, st := range [...]interface {
-		ForEach(func(int, float64) bool)
-	}{s.pos, s.neg} {
+	for _, st := range [...]*store{&s.pos, &s.neg} {
 		var buckets uint64
-		st.ForEach(func(int, float64) bool { buckets++; return false })
+		st.forEach(func(int, uint64) { buckets++ })
 		b = binary.AppendUvarint(b, buckets)
 		first, prev := true, 0
-		st.ForEach(func(k int, n float64) bool {
+		st.forEach(func(k int, n uint64) {
 			if first {
 				b = binary.AppendVarint(b, int64(k))
 				first = false
 			} else {
 				b = binary.AppendUvarint(b, uint64(k-prev))
 			}
-			b = binary.AppendUvarint(b, uint64(n))
+			b = binary.AppendUvarint(b, n)
 			prev = k
-			return false
 		})
 	}
 	return b, nil
@@ -134,7 +131,7 @@ func (s *Numeric) UnmarshalBinary(data []byte) error {
 	zero := r.count()
 	d.zero = int64(zero)
 	sketched := zero
-	for _, st := range [...]interface{ AddWithCount(int, float64) }{d.pos, d.neg} {
+	for _, st := range [...]*store{&d.pos, &d.neg} {
 		buckets := r.uvarint()
 		k := int64(0)
 		first := int64(0)
@@ -160,7 +157,7 @@ func (s *Numeric) UnmarshalBinary(data []byte) error {
 			if sketched > maxExactCount {
 				return corrupt("count overflow")
 			}
-			st.AddWithCount(int(k), float64(c))
+			st.add(int(k), c)
 		}
 	}
 	if r.err == nil && len(r.b) > 0 {

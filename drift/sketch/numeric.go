@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
-	"github.com/DataDog/sketches-go/ddsketch/store"
 
 	"github.com/vigilml/vigil/drift"
 )
@@ -122,11 +121,13 @@ const maxEdges = 1024
 // Summaries with the same [NumericOptions] merge exactly (the sketch merges
 // bucket by bucket), so a window can be assembled from panes.
 //
-// The DDSketch is sketches-go's, held as its parts: the shared logarithmic
-// [mapping.LogarithmicMapping], a CollapsingLowestDenseStore for values
-// above the centre and one for values below (indexed by |y|), and the count
-// of values at the centre. Add calls them on their concrete types, without
-// the interface dispatch of ddsketch.DDSketch.
+// The DDSketch is held as its parts: sketches-go's shared logarithmic
+// [mapping.LogarithmicMapping], a store of bucket counts for values above
+// the centre and one for values below (indexed by |y|), and the count of
+// values at the centre. The stores collapse as sketches-go's
+// CollapsingLowestDenseStore does, but count in counters as narrow as their
+// counts allow, over only the buckets in use (see store.go): the panes of a
+// window are many small summaries.
 //
 // The zero value is not usable; call [NewNumeric]. A Numeric is not safe for
 // concurrent use.
@@ -148,7 +149,7 @@ type Numeric struct {
 	// values (with Center the median, |mean - Center| <= std).
 	mean, m2 float64
 
-	pos, neg *store.CollapsingLowestDenseStore
+	pos, neg store
 	zero     int64 // values whose centred value is within ±minIndexable
 }
 
@@ -183,8 +184,6 @@ func newNumeric(edges []float64, center, scale float64) *Numeric {
 		hi:     maxIndex,
 		min:    math.Inf(1),
 		max:    math.Inf(-1),
-		pos:    store.NewCollapsingLowestDenseStore(MaxBuckets),
-		neg:    store.NewCollapsingLowestDenseStore(MaxBuckets),
 	}
 	if scale > 0 {
 		k := indexMapping.Index(min(max(scale, minIndexable), maxIndexable))
@@ -220,9 +219,9 @@ func (s *Numeric) Add(x float64) {
 
 	switch {
 	case y > minIndexable:
-		s.pos.Add(min(max(indexMapping.Index(min(y, maxIndexable)), s.lo), s.hi))
+		s.pos.add(min(max(indexMapping.Index(min(y, maxIndexable)), s.lo), s.hi), 1)
 	case y < -minIndexable:
-		s.neg.Add(min(max(indexMapping.Index(min(-y, maxIndexable)), s.lo), s.hi))
+		s.neg.add(min(max(indexMapping.Index(min(-y, maxIndexable)), s.lo), s.hi), 1)
 	default:
 		s.zero++
 	}
@@ -247,8 +246,8 @@ func (s *Numeric) Merge(o *Numeric) error {
 		for i, c := range o.counts {
 			s.counts[i] += c
 		}
-		s.pos.MergeWith(o.pos)
-		s.neg.MergeWith(o.neg)
+		s.pos.mergeWith(&o.pos)
+		s.neg.mergeWith(&o.neg)
 		s.zero += o.zero
 	}
 	s.bad += o.bad
@@ -279,17 +278,18 @@ func (s *Numeric) Reset() {
 	s.n, s.bad, s.zero = 0, 0, 0
 	s.min, s.max = math.Inf(1), math.Inf(-1)
 	s.mean, s.m2 = 0, 0
-	s.pos.Clear()
-	s.neg.Clear()
+	s.pos.clear()
+	s.neg.clear()
 }
 
 // Clone returns a deep copy of s.
 func (s *Numeric) Clone() *Numeric {
 	c := *s
-	c.edges = slices.Clone(s.edges)
+	// The edges are never written in place (Rebin replaces them), so
+	// clones share them.
 	c.counts = slices.Clone(s.counts)
-	c.pos = s.pos.Copy().(*store.CollapsingLowestDenseStore)
-	c.neg = s.neg.Copy().(*store.CollapsingLowestDenseStore)
+	c.pos = s.pos.clone()
+	c.neg = s.neg.clone()
 	return &c
 }
 

@@ -42,22 +42,13 @@ func (s *Numeric) collapseOf() collapse {
 		return collapse{pos: s.lo, neg: s.lo, top: s.hi}
 	}
 	c := collapse{pos: noCollapse, neg: noCollapse, top: s.hi}
-	if lo, hi, ok := storeRange(s.pos.MinIndex, s.pos.MaxIndex); ok && full(lo, hi) {
+	if lo, hi, ok := s.pos.bounds(); ok && full(lo, hi) {
 		c.pos = lo
 	}
-	if lo, hi, ok := storeRange(s.neg.MinIndex, s.neg.MaxIndex); ok && full(lo, hi) {
+	if lo, hi, ok := s.neg.bounds(); ok && full(lo, hi) {
 		c.neg = lo
 	}
 	return c
-}
-
-func storeRange(minFn, maxFn func() (int, error)) (lo, hi int, ok bool) {
-	lo, err := minFn()
-	if err != nil {
-		return 0, 0, false
-	}
-	hi, err = maxFn()
-	return lo, hi, err == nil
 }
 
 // union is the merged ranges that apply to both a and b, of summaries with
@@ -80,17 +71,15 @@ func (s *Numeric) appendSlots(dst []slot, c collapse) []slot {
 		dst = make([]slot, 0, s.buckets())
 	}
 	start := len(dst)
-	s.neg.ForEach(func(k int, n float64) bool {
+	s.neg.forEach(func(k int, n uint64) {
 		push(negKey(max(k, c.neg)), int64(n))
-		return false
 	})
 	slices.Reverse(dst[start:])
 	if s.zero > 0 {
 		push(0, s.zero)
 	}
-	s.pos.ForEach(func(k int, n float64) bool {
+	s.pos.forEach(func(k int, n uint64) {
 		push(posKey(max(k, c.pos)), int64(n))
-		return false
 	})
 	return dst
 }
@@ -98,11 +87,8 @@ func (s *Numeric) appendSlots(dst []slot, c collapse) []slot {
 // buckets is an upper bound on the number of slots of s.
 func (s *Numeric) buckets() int {
 	n := 1
-	for _, st := range [...]interface {
-		MinIndex() (int, error)
-		MaxIndex() (int, error)
-	}{s.pos, s.neg} {
-		if lo, hi, ok := storeRange(st.MinIndex, st.MaxIndex); ok {
+	for _, st := range [...]*store{&s.pos, &s.neg} {
+		if lo, hi, ok := st.bounds(); ok {
 			n += hi - lo + 1
 		}
 	}
