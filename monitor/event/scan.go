@@ -85,6 +85,12 @@ func (d *Decoder) unexpected(i int, context string) int {
 	return d.syntax(i, "invalid character "+quoteChar(d.buf[i])+" "+context)
 }
 
+// badEscape reports the escape sequence d.buf[start:end] (from its backslash), worded as
+// encoding/json words it since Go 1.27; the offset is that of its last byte.
+func (d *Decoder) badEscape(start, end int) int {
+	return d.syntax(end-1, "invalid escape sequence `"+string(d.buf[start:end])+"` in string")
+}
+
 func quoteChar(c byte) string {
 	switch {
 	case c == '\'':
@@ -210,11 +216,12 @@ func (d *Decoder) strSlow(i, j int) ([]byte, int) {
 				}
 				out = utf8.AppendRune(out, r)
 			default:
-				return nil, d.unexpected(j+1, "in string escape code")
+				_, n := utf8.DecodeRune(b[j+1:])
+				return nil, d.badEscape(j, j+1+n)
 			}
 			start = j
 		case c < 0x20:
-			return nil, d.unexpected(j, "in string literal")
+			return nil, d.unexpected(j, "in string")
 		default: // c >= 0x80
 			r, n := utf8.DecodeRune(b[j:])
 			if r == utf8.RuneError && n <= 1 {
@@ -244,7 +251,7 @@ func (d *Decoder) hex4(i int) (rune, int) {
 		case 'A' <= c && c <= 'F':
 			c -= 'A' - 10
 		default:
-			return 0, d.unexpected(i+k, `in \u hexadecimal character escape`)
+			return 0, d.badEscape(i-2, min(i+4, len(b)))
 		}
 		r = r<<4 | rune(c)
 	}
@@ -325,7 +332,7 @@ func (d *Decoder) num(i int) (number, int) {
 			mant = mant*10 + uint64(c)
 		}
 		if j == start {
-			return number{}, d.unexpected(j, "after decimal point in numeric literal")
+			return number{}, d.unexpected(j, "in numeric literal")
 		}
 		exp = start - j
 	}
@@ -340,7 +347,7 @@ func (d *Decoder) num(i int) (number, int) {
 			j++
 		}
 		if j == start {
-			return number{}, d.unexpected(j, "in exponent of numeric literal")
+			return number{}, d.unexpected(j, "in numeric literal")
 		}
 	}
 	if digits > 15 || exp < -22 {
