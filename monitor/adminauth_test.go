@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -243,8 +244,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestUnprotectedAdminWarning: without an admin token the admin endpoints stay open (as
-// before), and a listener reachable from other machines logs one warning.
+// TestUnprotectedAdminWarning: without an admin token the admin endpoints answer callers
+// on this host, and a listener reachable from other machines says once at start that
+// others get 403.
 func TestUnprotectedAdminWarning(t *testing.T) {
 	for _, c := range []struct {
 		name, addr, web string
@@ -273,7 +275,57 @@ func TestUnprotectedAdminWarning(t *testing.T) {
 			} else {
 				require.Equal(t, 401, status, body)
 			}
-			require.Equal(t, b2i(c.warn), strings.Count(logs.String(), "admin endpoints are unprotected"), logs.String())
+			require.Equal(t, b2i(c.warn), strings.Count(logs.String(), "admin endpoints answer only callers on this host"), logs.String())
+		})
+	}
+}
+
+// TestAdminEndpointsWithoutTokenOnlyFromThisHost: with no admin token the admin endpoints
+// answer loopback callers only (403 to the rest); with one, the token decides wherever
+// the call comes from.
+func TestAdminEndpointsWithoutTokenOnlyFromThisHost(t *testing.T) {
+	newMonitor := func(t *testing.T, web string) *Monitor {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "vigil.yaml")
+		require.NoError(t, os.WriteFile(path, []byte("global: {storage_path: "+filepath.Join(dir, "data")+"}\n"+web+"models: []\n"), 0o600))
+		m, err := New(Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Registry: prometheus.NewRegistry(), EnablePprof: true})
+		require.NoError(t, err)
+		require.NoError(t, m.Start())
+		t.Cleanup(func() { require.NoError(t, m.Stop(context.Background())) })
+		return m
+	}
+	open, guarded := newMonitor(t, ""), newMonitor(t, "web: {admin_bearer_token: adm1n}\n")
+	for _, c := range []struct {
+		name   string
+		m      *Monitor
+		remote string
+		auth   string
+		want   int
+	}{
+		{"no token, IPv4 loopback", open, "127.0.0.1:40000", "", 200},
+		{"no token, IPv6 loopback", open, "[::1]:40000", "", 200},
+		{"no token, v4-mapped loopback", open, "[::ffff:127.0.0.1]:40000", "", 200},
+		{"no token, another host", open, "10.0.0.7:40000", "", 403},
+		{"no token, another IPv6 host", open, "[2001:db8::1]:40000", "", 403},
+		{"no token, another host sending one anyway", open, "10.0.0.7:40000", "Bearer adm1n", 403},
+		{"token, another host with it", guarded, "10.0.0.7:40000", "Bearer adm1n", 200},
+		{"token, another host without it", guarded, "10.0.0.7:40000", "", 401},
+		{"token, loopback without it", guarded, "127.0.0.1:40000", "", 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, target := range []struct{ method, path string }{{"POST", "/-/reload"}, {"GET", "/debug/pprof/"}} {
+				req := httptest.NewRequest(target.method, target.path, nil)
+				req.RemoteAddr = c.remote
+				if c.auth != "" {
+					req.Header.Set("Authorization", c.auth)
+				}
+				rec := httptest.NewRecorder()
+				c.m.Handler().ServeHTTP(rec, req)
+				require.Equal(t, c.want, rec.Code, "%s %s: %s", target.method, target.path, rec.Body)
+				if c.want == 403 {
+					require.Contains(t, rec.Body.String(), "web.admin_bearer_token")
+				}
+			}
 		})
 	}
 }

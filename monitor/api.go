@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -236,17 +237,30 @@ func bodyFormat(contentType string) event.Format {
 }
 
 // admin wraps an admin endpoint: when web.admin_bearer_token is set, a request without
-// it gets 401. The token is read per request, so a reload that rotates it takes effect
-// for the next request.
+// it gets 401. Without one, only callers on this host (loopback: a sidecar, kubectl
+// port-forward, the vigil CLI on the machine) are let in and others get 403, so a
+// default install cannot be reloaded or silenced from the network. The token is read per
+// request, so a reload that rotates it takes effect for the next request.
 func (m *Monitor) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if tok := m.state.Load().adminToken; tok != "" && !validBearer(r.Header.Get("Authorization"), tok) {
+		tok := m.state.Load().adminToken
+		switch {
+		case tok != "" && !validBearer(r.Header.Get("Authorization"), tok):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil admin"`)
 			writeError(w, http.StatusUnauthorized, "missing or wrong admin bearer token (web.admin_bearer_token)")
+			return
+		case tok == "" && !fromLoopback(r):
+			writeError(w, http.StatusForbidden, "admin endpoints answer only callers on vigil's own host until web.admin_bearer_token (or _file) is set")
 			return
 		}
 		h(w, r)
 	}
+}
+
+// fromLoopback reports whether the request's peer is on this host.
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().Unmap().IsLoopback()
 }
 
 // syncLog writes what the write-ahead log holds and keeps storeFailing, which turns

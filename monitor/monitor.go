@@ -312,7 +312,7 @@ func (m *Monitor) Start() error {
 	m.ready.Store(true)
 	m.logger.Info("listening", "address", ln.Addr().String())
 	if m.state.Load().adminToken == "" && !isLoopback(ln.Addr()) {
-		m.logger.Warn("admin endpoints are unprotected: anyone who reaches this address can reload the config and add or expire silences; set web.admin_bearer_token_file", "address", ln.Addr().String())
+		m.logger.Info("admin endpoints answer only callers on this host (403 to others): set web.admin_bearer_token_file to reload the config or manage silences from elsewhere", "address", ln.Addr().String())
 	}
 	return nil
 }
