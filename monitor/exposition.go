@@ -78,13 +78,14 @@ type statSeries struct {
 // scrapeBuf is one scrape's working memory, reused through a pool.
 type scrapeBuf struct {
 	series [numStatFamilies][]statSeries
+	sorted [numStatFamilies][]*statSeries // series in exposition order
 	out    bytes.Buffer
 }
 
 var errDuplicateSeries = errors.New("duplicate series")
 
-// collectText gathers the snapshot's statistics into b.series, each family sorted as the
-// client library sorts it: by label values, compared in label-name order.
+// collectText gathers the snapshot's statistics into b.series and puts each family in
+// b.sorted in the client library's order: by label values, compared in label-name order.
 func (c *statsCollector) collectText(snapshot map[string]*ModelStats, b *scrapeBuf) error {
 	for f := range b.series {
 		b.series[f] = b.series[f][:0]
@@ -106,24 +107,28 @@ func (c *statsCollector) collectText(snapshot map[string]*ModelStats, b *scrapeB
 			}
 			return 0
 		}
-		ss := b.series[f]
-		slices.SortFunc(ss, func(a, b statSeries) int { return cmp(&a, &b) })
+		// Sorting pointers moves 8 bytes where a statSeries is 72.
+		ss := b.sorted[f][:0]
+		for i := range b.series[f] {
+			ss = append(ss, &b.series[f][i])
+		}
+		slices.SortFunc(ss, cmp)
 		for i := 1; i < len(ss); i++ {
-			if cmp(&ss[i-1], &ss[i]) == 0 {
+			if cmp(ss[i-1], ss[i]) == 0 {
 				return fmt.Errorf("%s: %w %v", c.fams[f].name, errDuplicateSeries, ss[i].key[:n])
 			}
 		}
+		b.sorted[f] = ss
 	}
 	return nil
 }
 
-// appendFamily appends family f of b.series in the text format.
-func (c *statsCollector) appendFamily(out []byte, f int, series []statSeries) []byte {
+// appendFamily appends the series of family f in the text format.
+func (c *statsCollector) appendFamily(out []byte, f int, series []*statSeries) []byte {
 	t := &c.fams[f].text
 	out = append(out, t.header...)
 	n := len(t.order)
-	for i := range series {
-		s := &series[i]
+	for _, s := range series {
 		for j := range n {
 			out = append(out, t.parts[j]...)
 			out = appendLabelValue(out, s.key[j])
@@ -274,7 +279,7 @@ func (h *metricsHandler) render(b *scrapeBuf, mfs []*dto.MetricFamily, format ex
 			return fmt.Errorf("family %s comes from two collectors", mfs[0].GetName())
 		}
 		f := fams[0]
-		b.out.Write(c.appendFamily(b.out.AvailableBuffer(), f, b.series[f]))
+		b.out.Write(c.appendFamily(b.out.AvailableBuffer(), f, b.sorted[f]))
 		fams = fams[1:]
 	}
 	return nil
