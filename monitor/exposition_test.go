@@ -256,8 +256,6 @@ func requireSameExposition(t *testing.T, want, got scrapeResult) {
 	}
 }
 
-const prometheus3Accept = "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
-
 // TestMetricsExposition compares /metrics with what promhttp over one registry holding
 // the statistics collector serves (the way vigil served it before), for the requests
 // Prometheus and others send, and checks which of them the fast path answers.
