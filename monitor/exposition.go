@@ -255,7 +255,14 @@ func (h *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // render writes the exposition into b.out: the registry's families and the statistics,
 // merged in name order as Gather orders them.
-func (h *metricsHandler) render(b *scrapeBuf, mfs []*dto.MetricFamily, format expfmt.Format) error {
+func (h *metricsHandler) render(b *scrapeBuf, mfs []*dto.MetricFamily, format expfmt.Format) (err error) {
+	// A panic in the walk (a snapshot breaking its invariants) becomes an error, so that
+	// promhttp answers: its Gather recovers the same panic and reports it with a 500.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("statistics: %v", r)
+		}
+	}()
 	c := h.stats
 	if err := c.collectText(c.snapshot(), b); err != nil {
 		return err

@@ -295,20 +295,27 @@ func TestMetricsExposition(t *testing.T) {
 	}
 }
 
-// TestMetricsExpositionErrors: a scrape that promhttp answers with 500 (two series with the
-// same labels, here a feature named "*" against the model-level verdict) is still
-// answered by promhttp, not written half.
+// TestMetricsExpositionErrors: a scrape that promhttp answers with 500 is still answered
+// by promhttp, not written half or dropped.
 func TestMetricsExpositionErrors(t *testing.T) {
-	snap := expositionStats(2)
-	st := snap["model-00"]
 	yes := true
-	st.Features = append(st.Features, FeatureStats{Name: AllValue, Detected: &yes, Threshold: f64(1), Method: "ks"})
-	fast, old, fellBack := expositionPair(t, snap, otherCollectors()...)
-	want := scrapeWith(t, old, "/metrics", nil)
-	got := scrapeWith(t, fast, "/metrics", nil)
-	require.Equal(t, http.StatusInternalServerError, want.status)
-	require.Equal(t, want.status, got.status)
-	require.Equal(t, 1, *fellBack)
+	for name, bad := range map[string]FeatureStats{
+		// two series with the same labels: a feature named "*" and the model-level verdict
+		"duplicate series": {Name: AllValue, Detected: &yes, Threshold: f64(1), Method: "ks"},
+		// a snapshot breaking its invariants: a verdict without its threshold
+		"panic": {Name: "no threshold", Detected: &yes},
+	} {
+		t.Run(name, func(t *testing.T) {
+			snap := expositionStats(2)
+			snap["model-00"].Features = append(snap["model-00"].Features, bad)
+			fast, old, fellBack := expositionPair(t, snap, otherCollectors()...)
+			want := scrapeWith(t, old, "/metrics", nil)
+			got := scrapeWith(t, fast, "/metrics", nil)
+			require.Equal(t, http.StatusInternalServerError, want.status)
+			require.Equal(t, want.status, got.status)
+			require.Equal(t, 1, *fellBack)
+		})
+	}
 }
 
 // TestMetricsExpositionEmpty: no statistics yet, and a registry with nothing but them.
