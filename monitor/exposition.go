@@ -22,7 +22,7 @@ import (
 //
 // A daemon watching many models exports about ten thousand series of statistics. Through
 // the client library each scrape builds a const metric per series, sorts and checks them
-// in Gather and encodes them again (BenchmarkMetrics: ~50 CPU-ms per 10k series), so the
+// in Gather and encodes them (BenchmarkMetrics: 34-63 CPU-ms for 12.6k series), so the
 // handler writes the statistics in the text format itself, with the output promhttp
 // gives byte for byte, and leaves every other family (Go and process collectors, counters,
 // the rules', sources' and canary families) to the registry and expfmt. Requests the fast
