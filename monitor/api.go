@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/vigilml/vigil/monitor/event"
 )
 
@@ -61,9 +59,7 @@ func (m *Monitor) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/silences", m.listSilences)
 	mux.HandleFunc("POST /api/v1/silences", m.admin(m.postSilence))
 	mux.HandleFunc("DELETE /api/v1/silences/{id}", m.admin(m.deleteSilence))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorLog: slog.NewLogLogger(m.logger.Handler(), slog.LevelError), Registry: m.reg,
-	}))
+	mux.Handle("GET /metrics", newMetricsHandler(m.reg, m.statsCol, m.gatherer, slog.NewLogLogger(m.logger.Handler(), slog.LevelError)))
 	for _, p := range []string{"/healthz", "/-/healthy"} {
 		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, _ *http.Request) { writeText(w, http.StatusOK, "OK") })
 	}

@@ -108,7 +108,7 @@ func TestCanaryNotEnoughDataExportsEverySeries(t *testing.T) {
 	for _, c := range st.Criteria {
 		require.Equal(t, VerdictNoData, c.Result, c.Name)
 	}
-	problems, err := testutil.GatherAndLint(d.reg)
+	problems, err := testutil.GatherAndLint(d.m.gatherer)
 	require.NoError(t, err)
 	require.Empty(t, problems)
 	const l = `baseline="v1",candidate="v2",model="fraud"`

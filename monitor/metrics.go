@@ -1,6 +1,10 @@
 package monitor
 
 import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -113,123 +117,185 @@ func (m *metrics) forget(name string) {
 	m.schemaViolations.DeletePartialMatch(l)
 }
 
+// Families of the per-model statistics, in the order statsCollector.fams holds them.
+const (
+	famWindowSamples = iota
+	famQuality
+	famLabelsPending
+	famLabelLag
+	famLastEvent
+	famDriftScore
+	famDriftPValue
+	famDriftDetected
+	famDriftThreshold
+	famMissingRatio
+	famOutOfRange
+	famNewCategory
+	famTypeMismatches
+	famAnomalyScore
+	famAnomalyValue
+	famAnomalyAlarms
+	numStatFamilies
+)
+
+// maxStatLabels is the most labels a statistics family has (vigil_quality's four).
+const maxStatLabels = 4
+
+// labelValues are one series' label values, in the order of its family's labels.
+type labelValues [maxStatLabels]string
+
+// statFamily is one family of the per-model statistics, described once for the two ways
+// it is exported: the client library's Collector and the /metrics handler's own text
+// writer (exposition.go).
+type statFamily struct {
+	name, help string
+	valueType  prometheus.ValueType
+	labels     []string // in the order walk passes their values
+	desc       *prometheus.Desc
+	text       familyText
+}
+
 // statsCollector exports the last evaluation's statistics at scrape time, so a scrape costs
 // one pass over the snapshot and no per-event work is done for gauges.
 type statsCollector struct {
 	snapshot func() map[string]*ModelStats
-
-	windowSamples, quality, labelsPending, labelLag, lastEvent *prometheus.Desc
-	driftScore, driftPValue, driftDetected, driftThreshold     *prometheus.Desc
-	missingRatio, outOfRange, newCategory, typeMismatches      *prometheus.Desc
-	anomalyScore, anomalyValue, anomalyAlarms                  *prometheus.Desc
+	fams     [numStatFamilies]statFamily
+	// byName lists the families in name order, the order of the exposition.
+	byName [numStatFamilies]int
 }
 
 func newStatsCollector(snapshot func() map[string]*ModelStats) *statsCollector {
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+	c := &statsCollector{snapshot: snapshot}
+	d := func(f int, name, help string, labels ...string) {
+		c.fams[f] = statFamily{name: prometheus.BuildFQName(namespace, "", name), help: help, valueType: prometheus.GaugeValue, labels: labels}
 	}
-	return &statsCollector{
-		snapshot:      snapshot,
-		windowSamples: d("window_samples", "Events in a model's window: current and reference predictions, labeled pairs.", labelModel, labelWindow),
-		quality:       d("quality", "Quality of a model version on the current window of labeled pairs, overall (segment=\"*\") and per segment.", labelModel, labelVersion, labelSegment, labelMetric),
-		labelsPending: d("labels_pending", "Predictions waiting for their label.", labelModel),
-		labelLag:      d("label_lag_seconds", "Median time from prediction to label over the current window's labeled pairs.", labelModel),
-		lastEvent:     d("last_event_timestamp_seconds", "Arrival time of the model's newest event.", labelModel),
-		driftScore: d("drift_score", "Drift statistic of a feature's current window against its reference, by method; feature=\"*\" method=\"share\" is the share of drifted features.",
-			labelModel, labelFeature, labelMethod),
-		driftPValue:    d("drift_p_value", "p-value of a feature's drift test (ks, chi_square), uncorrected.", labelModel, labelFeature, labelMethod),
-		driftDetected:  d("drift_detected", "1 when the feature's deciding method says it drifted, else 0; feature=\"*\" is the model-level verdict after the multiple-testing correction. Absent without a verdict.", labelModel, labelFeature),
-		driftThreshold: d("drift_threshold", "The limit the deciding method's statistic is compared with (the p-value's alpha for p-value tests); feature=\"*\" method=\"pca_reconstruction_error\" is the upper bound of the multivariate test.", labelModel, labelFeature, labelMethod),
-		missingRatio:   d("feature_missing_ratio", "Share of the current window's predictions without the feature.", labelModel, labelFeature),
-		outOfRange:     d("feature_out_of_range_ratio", "Share of the feature's current values outside the configured bounds or the reference's [min, max].", labelModel, labelFeature),
-		newCategory:    d("feature_new_category_ratio", "Share of the feature's current values whose category the reference lacks.", labelModel, labelFeature),
-		anomalyScore:   d("anomaly_score", "Robust z-score of one of the model's own time series against its history (signed, capped at ±100).", labelModel, labelSignal),
-		anomalyValue:   d("anomaly_signal_value", "The model's own time series over the predictions since the previous evaluation.", labelModel, labelSignal),
-		anomalyAlarms:  d("anomaly_alarms_total", "Alarms of the CUSUM change detector on a signal; alert on its increase.", labelModel, labelSignal),
-		typeMismatches: d("feature_type_mismatches_total", "Values of the wrong type for the declared feature type (kept as missing).", labelModel, labelFeature),
+	d(famWindowSamples, "window_samples", "Events in a model's window: current and reference predictions, labeled pairs.", labelModel, labelWindow)
+	d(famQuality, "quality", "Quality of a model version on the current window of labeled pairs, overall (segment=\"*\") and per segment.", labelModel, labelVersion, labelSegment, labelMetric)
+	d(famLabelsPending, "labels_pending", "Predictions waiting for their label.", labelModel)
+	d(famLabelLag, "label_lag_seconds", "Median time from prediction to label over the current window's labeled pairs.", labelModel)
+	d(famLastEvent, "last_event_timestamp_seconds", "Arrival time of the model's newest event.", labelModel)
+	d(famDriftScore, "drift_score", "Drift statistic of a feature's current window against its reference, by method; feature=\"*\" method=\"share\" is the share of drifted features.",
+		labelModel, labelFeature, labelMethod)
+	d(famDriftPValue, "drift_p_value", "p-value of a feature's drift test (ks, chi_square), uncorrected.", labelModel, labelFeature, labelMethod)
+	d(famDriftDetected, "drift_detected", "1 when the feature's deciding method says it drifted, else 0; feature=\"*\" is the model-level verdict after the multiple-testing correction. Absent without a verdict.", labelModel, labelFeature)
+	d(famDriftThreshold, "drift_threshold", "The limit the deciding method's statistic is compared with (the p-value's alpha for p-value tests); feature=\"*\" method=\"pca_reconstruction_error\" is the upper bound of the multivariate test.", labelModel, labelFeature, labelMethod)
+	d(famMissingRatio, "feature_missing_ratio", "Share of the current window's predictions without the feature.", labelModel, labelFeature)
+	d(famOutOfRange, "feature_out_of_range_ratio", "Share of the feature's current values outside the configured bounds or the reference's [min, max].", labelModel, labelFeature)
+	d(famNewCategory, "feature_new_category_ratio", "Share of the feature's current values whose category the reference lacks.", labelModel, labelFeature)
+	d(famTypeMismatches, "feature_type_mismatches_total", "Values of the wrong type for the declared feature type (kept as missing).", labelModel, labelFeature)
+	d(famAnomalyScore, "anomaly_score", "Robust z-score of one of the model's own time series against its history (signed, capped at ±100).", labelModel, labelSignal)
+	d(famAnomalyValue, "anomaly_signal_value", "The model's own time series over the predictions since the previous evaluation.", labelModel, labelSignal)
+	d(famAnomalyAlarms, "anomaly_alarms_total", "Alarms of the CUSUM change detector on a signal; alert on its increase.", labelModel, labelSignal)
+	c.fams[famTypeMismatches].valueType = prometheus.CounterValue
+	c.fams[famAnomalyAlarms].valueType = prometheus.CounterValue
+	for i := range c.fams {
+		f := &c.fams[i]
+		f.desc = prometheus.NewDesc(f.name, f.help, f.labels, nil)
+		f.text = newFamilyText(f.name, f.help, f.valueType, f.labels)
+		c.byName[i] = i
 	}
+	slices.SortFunc(c.byName[:], func(a, b int) int { return strings.Compare(c.fams[a].name, c.fams[b].name) })
+	return c
 }
 
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- c.windowSamples
-	ch <- c.quality
-	ch <- c.labelsPending
-	ch <- c.labelLag
-	ch <- c.lastEvent
-	ch <- c.driftScore
-	ch <- c.driftPValue
-	ch <- c.driftDetected
-	ch <- c.driftThreshold
-	ch <- c.missingRatio
-	ch <- c.outOfRange
-	ch <- c.newCategory
-	ch <- c.typeMismatches
-	ch <- c.anomalyScore
-	ch <- c.anomalyValue
-	ch <- c.anomalyAlarms
+	for i := range c.fams {
+		ch <- c.fams[i].desc
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
-	for name, st := range c.snapshot() {
-		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-		}
-		gauge(c.windowSamples, float64(st.Windows.Current), name, "current")
-		gauge(c.windowSamples, float64(st.Windows.Reference), name, "reference")
-		gauge(c.windowSamples, float64(st.Windows.Labeled), name, "labeled")
+	c.walk(c.snapshot(), func(f int, v float64, l labelValues) {
+		fam := &c.fams[f]
+		ch <- prometheus.MustNewConstMetric(fam.desc, fam.valueType, v, l[:len(fam.labels)]...)
+	})
+}
+
+// walk passes every series of the snapshot's statistics to emit, with its family (one of
+// the fam constants) and its label values in the order of the family's labels. Both
+// exporters walk the same way, so they export the same series.
+func (c *statsCollector) walk(snapshot map[string]*ModelStats, emit func(f int, v float64, l labelValues)) {
+	for name, st := range snapshot {
+		emit(famWindowSamples, float64(st.Windows.Current), labelValues{name, "current"})
+		emit(famWindowSamples, float64(st.Windows.Reference), labelValues{name, "reference"})
+		emit(famWindowSamples, float64(st.Windows.Labeled), labelValues{name, "labeled"})
 		for _, q := range st.Quality {
-			gauge(c.quality, q.Value, name, q.Version, q.Segment, q.Metric)
+			emit(famQuality, q.Value, labelValues{name, validUTF8(q.Version), validUTF8(q.Segment), q.Metric})
 		}
-		gauge(c.labelsPending, float64(st.Labels.PendingPredictions), name)
+		emit(famLabelsPending, float64(st.Labels.PendingPredictions), labelValues{name})
 		if st.Labels.LagSeconds != nil {
-			gauge(c.labelLag, *st.Labels.LagSeconds, name)
+			emit(famLabelLag, *st.Labels.LagSeconds, labelValues{name})
 		}
 		if st.LastEventAt != nil {
-			gauge(c.lastEvent, float64(st.LastEventAt.UnixNano())/1e9, name)
+			emit(famLastEvent, float64(st.LastEventAt.UnixNano())/1e9, labelValues{name})
 		}
-		opt := func(d *prometheus.Desc, v *float64, feature string) {
+		opt := func(f int, v *float64, feature string) {
 			if v != nil {
-				gauge(d, *v, name, feature)
+				emit(f, *v, labelValues{name, feature})
 			}
 		}
 		for i := range st.Features {
 			f := &st.Features[i]
+			feature := validUTF8(f.Name)
 			for method, v := range f.Scores {
-				gauge(c.driftScore, v, name, f.Name, method)
+				emit(famDriftScore, v, labelValues{name, feature, method})
 			}
 			for method, v := range f.PValues {
-				gauge(c.driftPValue, v, name, f.Name, method)
+				emit(famDriftPValue, v, labelValues{name, feature, method})
 			}
 			if f.Detected != nil {
-				gauge(c.driftDetected, boolValue(*f.Detected), name, f.Name)
-				gauge(c.driftThreshold, *f.Threshold, name, f.Name, f.Method)
+				emit(famDriftDetected, boolValue(*f.Detected), labelValues{name, feature})
+				emit(famDriftThreshold, *f.Threshold, labelValues{name, feature, f.Method})
 			}
 			if f.Name == PredictionFeature {
 				continue
 			}
-			opt(c.missingRatio, f.MissingRatio, f.Name)
-			opt(c.outOfRange, f.OutOfRangeRatio, f.Name)
-			opt(c.newCategory, f.NewCategoryRatio, f.Name)
-			ch <- prometheus.MustNewConstMetric(c.typeMismatches, prometheus.CounterValue, float64(f.TypeMismatches), name, f.Name)
+			opt(famMissingRatio, f.MissingRatio, feature)
+			opt(famOutOfRange, f.OutOfRangeRatio, feature)
+			opt(famNewCategory, f.NewCategoryRatio, feature)
+			emit(famTypeMismatches, float64(f.TypeMismatches), labelValues{name, feature})
 		}
 		if st.Drift != nil {
-			gauge(c.driftScore, st.Drift.Share, name, AllValue, "share")
-			gauge(c.driftDetected, boolValue(st.Drift.Detected), name, AllValue)
+			emit(famDriftScore, st.Drift.Share, labelValues{name, AllValue, "share"})
+			emit(famDriftDetected, boolValue(st.Drift.Detected), labelValues{name, AllValue})
 		}
 		for _, a := range st.Anomalies {
 			if a.Value != nil {
-				gauge(c.anomalyValue, *a.Value, name, a.Signal)
+				emit(famAnomalyValue, *a.Value, labelValues{name, a.Signal})
 			}
 			if a.Score != nil {
-				gauge(c.anomalyScore, *a.Score, name, a.Signal)
+				emit(famAnomalyScore, *a.Score, labelValues{name, a.Signal})
 			}
-			ch <- prometheus.MustNewConstMetric(c.anomalyAlarms, prometheus.CounterValue, float64(a.Alarms), name, a.Signal)
+			emit(famAnomalyAlarms, float64(a.Alarms), labelValues{name, a.Signal})
 		}
 		if mv := st.Multivariate; mv != nil && mv.Error != nil {
-			gauge(c.driftScore, *mv.Error, name, AllValue, MethodPCA)
-			gauge(c.driftThreshold, *mv.Upper, name, AllValue, MethodPCA)
+			emit(famDriftScore, *mv.Error, labelValues{name, AllValue, MethodPCA})
+			emit(famDriftThreshold, *mv.Upper, labelValues{name, AllValue, MethodPCA})
 		}
 	}
 }
+
+// validUTF8 replaces the invalid UTF-8 of a label value that comes from outside the
+// config. The event decoder refuses invalid UTF-8, so this should never change anything;
+// it is here because one invalid value would otherwise fail the whole scrape (the client
+// library refuses such a series and answers 500).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, string(utf8.RuneError))
+}
+
+// reservedStats describes the statistics' families to the registry the daemon serves and
+// collects nothing: the /metrics handler writes the statistics itself. Describing them
+// keeps the registry's checks: it refuses another collector's family of the same name
+// with other labels or help.
+type reservedStats struct{ c *statsCollector }
+
+// Describe implements prometheus.Collector.
+func (r reservedStats) Describe(ch chan<- *prometheus.Desc) { r.c.Describe(ch) }
+
+// Collect implements prometheus.Collector.
+func (reservedStats) Collect(chan<- prometheus.Metric) {}

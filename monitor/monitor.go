@@ -38,6 +38,8 @@ type Options struct {
 	// Logger receives the daemon's logs; default discards them.
 	Logger *slog.Logger
 	// Registry serves /metrics; default a new registry with the Go and process collectors.
+	// The per-model statistics (vigil_drift_score, vigil_quality, ...) are added to what
+	// it gathers at scrape time; the registry only reserves their names.
 	Registry *prometheus.Registry
 	// Now is the clock; default time.Now. Evaluation takes its time from here only.
 	Now func() time.Time
@@ -72,6 +74,10 @@ type Monitor struct {
 	logger  *slog.Logger
 	reg     *prometheus.Registry
 	metrics *metrics
+	// statsCol exports the per-model statistics; gatherer is reg plus statsCol, everything
+	// /metrics serves.
+	statsCol *statsCollector
+	gatherer prometheus.Gatherer
 
 	// applyMu is held shared while ingest applies events and exclusively while a reload
 	// swaps the state, so that no accepted event lands in a model state being replaced.
@@ -169,7 +175,14 @@ func New(opts Options) (*Monitor, error) {
 	m.alerts.Store(&[]*rules.Alert{})
 	m.start = opts.Now()
 	m.rules = rules.NewManager(rules.Options{Registerer: reg, Logger: opts.Logger.With("component", "rules")})
-	reg.MustRegister(newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
+	// The statistics are written by the /metrics handler itself (exposition.go); the
+	// registry only reserves their names. m.gatherer gathers both, for promhttp's share of
+	// /metrics and for tests.
+	m.statsCol = newStatsCollector(func() map[string]*ModelStats { return *m.stats.Load() })
+	reg.MustRegister(reservedStats{m.statsCol})
+	statsReg := prometheus.NewRegistry()
+	statsReg.MustRegister(m.statsCol)
+	m.gatherer = prometheus.Gatherers{reg, statsReg}
 	reg.MustRegister(newCanaryCollector(func() map[string]*ModelStats { return *m.stats.Load() }))
 	bi := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "vigil's version; always 1.",

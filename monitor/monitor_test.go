@@ -518,7 +518,7 @@ func TestMetricsLint(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, r.status)
 	d.post(t, "/api/v1/labels", "", `{"model":"fraud","id":"a","label":1}`)
 	d.m.Evaluate(d.clock.Now())
-	problems, err := testutil.GatherAndLint(d.reg)
+	problems, err := testutil.GatherAndLint(d.m.gatherer)
 	require.NoError(t, err)
 	require.Empty(t, problems)
 	require.NoError(t, testutil.GatherAndCompare(d.reg, bytes.NewBufferString(`

@@ -50,7 +50,7 @@ func TestPrometheusScrapesVigil(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "vigil.yaml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(`
-global: {evaluation_interval: 1s}
+global: {evaluation_interval: 1s, storage_path: `+filepath.Join(dir, "data")+`}
 models:
   - name: fraud
     task: binary_classification

@@ -232,7 +232,7 @@ func (d *daemon) logsUntil(t *testing.T, re string) string {
 func TestProcessReloadAndGracefulShutdown(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "vigil.yaml")
-	cfg := "global: {evaluation_interval: 1h}\nmodels:\n  - {name: fraud, task: binary_classification}\n"
+	cfg := "global: {evaluation_interval: 1h, storage_path: " + filepath.Join(dir, "data") + "}\nmodels:\n  - {name: fraud, task: binary_classification}\n"
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o600))
 	d := startProcess(t, cfgPath)
 
