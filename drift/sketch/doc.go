@@ -74,8 +74,11 @@
 //     where the densities cross, where the difference is flat, and d is far
 //     closer than the bound: see the table. Integer and other tied data,
 //     where each distinct value has its own bucket, give D exactly.
-//   - ks p-value: [drift.KSPValue] of (n, m, d), exact sizes: it inherits
-//     the error of d (|Δp| is about |Δd|·sqrt(nm/(n+m)) times the density of
+//   - ks p-value: [drift.KSPValue] of (n, m, d), exact sizes, while the
+//     effective size nm/(n+m) is below [drift.KSAsymptoticMinEN];
+//     [drift.KSPValueAsymptotic], Kolmogorov's limit, from there on (within 1%
+//     of the series, at a few exponentials instead of O(n)). It inherits the
+//     error of d (|Δp| is about |Δd|·sqrt(nm/(n+m)) times the density of
 //     Kolmogorov's distribution).
 //   - wasserstein: ∫|F_R - F_C| dx with the values of each bucket spread
 //     uniformly over the bucket's part of [min, max] of their window, divided
