@@ -211,28 +211,28 @@ func meanStd(v []float64) (mean, sd float64) {
 }
 
 // featureStats judges every feature and the prediction, and the model as a whole.
-func (m *modelState) featureStats(s *evalScratch, frozen bool) ([]FeatureStats, *ModelDrift) {
-	if !frozen || !s.ref.valid {
+func (m *modelState) featureStats(s *evalScratch, c *refCache, frozen bool) ([]FeatureStats, *ModelDrift) {
+	if !frozen || !c.valid {
 		// The reference's values are in the scratch: sort, count and learn from them once.
-		s.ref.reset()
+		c.reset()
 		for i := range s.feats {
 			if m.profile != nil {
-				m.prepareProfile(&s.feats[i], &s.ref)
+				m.prepareProfile(&s.feats[i], c)
 			} else {
-				m.prepareReference(&s.feats[i], &s.ref)
+				m.prepareReference(&s.feats[i], c)
 			}
 		}
 		if len(s.pcaCols) > 0 {
-			m.fitPCA(s, &s.ref)
+			m.fitPCA(s, c)
 		}
 	}
 	out := make([]FeatureStats, 0, len(s.feats))
 	for i := range s.feats {
-		fs := m.judge(&s.feats[i], &s.ref)
-		fs.Histogram = m.histogram(i, &s.feats[i], &s.ref)
+		fs := m.judge(&s.feats[i], c)
+		fs.Histogram = m.histogram(i, &s.feats[i], c)
 		out = append(out, fs)
 	}
-	s.ref.valid = frozen
+	c.valid = frozen
 	return out, m.modelDrift(out)
 }
 

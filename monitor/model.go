@@ -54,6 +54,8 @@ type modelState struct {
 	// profileCounts are the profile's category counts by the ids the windows store,
 	// mapped once at creation so evaluation never touches the ingest-owned dictionaries.
 	profileCounts map[string]map[uint32]int64
+	// eval is what evaluations keep between ticks; the evaluation loop owns it, not mu.
+	eval evalState
 
 	mu      sync.Mutex
 	feats   []featureSlot

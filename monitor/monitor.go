@@ -86,6 +86,8 @@ type Monitor struct {
 	stats   atomic.Pointer[map[string]*ModelStats]
 
 	evalMu sync.Mutex // serialises evaluations
+	// scratch is the buffers of an evaluation, shared by all models (guarded by evalMu).
+	scratch evalScratch
 	// stateSaveFailing is guarded by evalMu: a failing save is logged once, not every tick.
 	stateSaveFailing bool
 	rules            *rules.Manager
@@ -114,7 +116,6 @@ type Monitor struct {
 type engineState struct {
 	cfg      *Config
 	models   map[string]*modelState
-	scratch  map[string]*evalScratch
 	inflight chan struct{} // ingest request slots
 	token    string
 	// adminToken guards the admin endpoints (web.admin_bearer_token); empty leaves them open.
@@ -229,7 +230,6 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 	st := &engineState{
 		cfg:      cfg,
 		models:   make(map[string]*modelState, len(cfg.Models)),
-		scratch:  make(map[string]*evalScratch, len(cfg.Models)),
 		inflight: make(chan struct{}, cfg.Ingest.MaxInflightRequests),
 		token:    cfg.Ingest.BearerToken.Reveal(),
 
@@ -242,7 +242,6 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		if old != nil {
 			if prev, ok := old.models[mc.Name]; ok && reflect.DeepEqual(prev.cfg, mc) && sameProfile(prev.profile, lp) {
 				st.models[mc.Name] = prev
-				st.scratch[mc.Name] = old.scratch[mc.Name]
 				continue
 			}
 			if _, ok := old.models[mc.Name]; ok {
@@ -255,7 +254,6 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 			ms.log = m.durable.log
 		}
 		st.models[mc.Name] = ms
-		st.scratch[mc.Name] = &evalScratch{}
 	}
 	return st
 }
@@ -515,7 +513,7 @@ func (m *Monitor) Evaluate(ts time.Time) {
 	st := m.state.Load()
 	out := make(map[string]*ModelStats, len(st.models))
 	for name, ms := range st.models {
-		s := ms.evaluate(ts, st.scratch[name])
+		s := ms.evaluate(ts, &m.scratch)
 		out[name] = &s
 	}
 	m.stats.Store(&out)

@@ -70,10 +70,9 @@ func Replay(opts ReplayOptions) (*ReplayReport, error) {
 	}
 	met := newMetrics(prometheus.NewRegistry())
 	models := map[string]*modelState{}
-	scratch := map[string]*evalScratch{}
+	var scratch evalScratch // shared: the models are evaluated one after another
 	for _, mc := range cfg.Models {
 		models[mc.Name] = newModelState(mc, met.forModel(mc.Name), cfg.profiles[mc.Name])
-		scratch[mc.Name] = &evalScratch{}
 	}
 	mgr := rules.NewManager(rules.Options{Logger: logger})
 	mgr.Update(cfg.compiled, modelNames(cfg))
@@ -92,7 +91,7 @@ func Replay(opts ReplayOptions) (*ReplayReport, error) {
 		}
 		stats := make(map[string]*ModelStats, len(models))
 		for name, ms := range models {
-			s := ms.evaluate(ts, scratch[name])
+			s := ms.evaluate(ts, &scratch)
 			stats[name] = &s
 		}
 		rep.Models = stats

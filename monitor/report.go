@@ -131,7 +131,7 @@ func BuildReport(opts ReportOptions) (*Report, error) {
 	cm.Window, cm.Reference = WindowConfig{Size: chunkSize}, ReferenceConfig{Window: "first", Size: 1}
 	chunk := newModelState(cm, newMetrics(prometheus.NewRegistry()).forModel(m.Name), nil)
 	var points []qualityPoint
-	chunkScratch := &evalScratch{}
+	scratch := &evalScratch{} // shared by the two model states, evaluated in turn
 
 	if opts.Reference != "" {
 		if _, err := feed(opts.Reference, mc, opts, func(*event.Prediction, *event.Label) {}, ms); err != nil {
@@ -151,7 +151,7 @@ func BuildReport(opts ReportOptions) (*Report, error) {
 			_ = chunk.addLabel(l, at)
 		}
 		if (n-skip)%int64(chunkSize) == 0 {
-			s := chunk.evaluate(at, chunkScratch)
+			s := chunk.evaluate(at, scratch)
 			p := qualityPoint{at: time.Unix(n-skip, 0), values: map[string]float64{}}
 			for _, q := range s.Quality {
 				if q.Segment == AllValue {
@@ -165,7 +165,7 @@ func BuildReport(opts ReportOptions) (*Report, error) {
 		return nil, err
 	}
 	rep.Rejected = rejected
-	st := ms.evaluate(at, &evalScratch{})
+	st := ms.evaluate(at, scratch)
 	rep.Stats = &st
 	rep.Chunks = len(points)
 	rep.body = newReportBody(&st, mc, qualityChart(points, headlineMetric(m.Task)))

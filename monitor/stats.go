@@ -80,7 +80,10 @@ type EventStats struct {
 	Labels      uint64 `json:"labels"`
 }
 
-// evalScratch is reused between evaluations of one model. Only the evaluation loop uses it.
+// evalScratch holds the buffers one evaluation fills and reads. It keeps nothing a later
+// evaluation needs: models are evaluated one at a time (the evaluation loop holds
+// Monitor.evalMu), so one scratch serves every model in turn, and its buffers are sized by
+// the largest model instead of being kept alive per model between ticks.
 type evalScratch struct {
 	// copies of the current window's pairs
 	version []uint32
@@ -104,28 +107,41 @@ type evalScratch struct {
 	yf    []float64
 	pf    []float64
 	probK []float64
-	// per-feature copies and the frozen reference's cache
+	// per-feature copies
 	feats []featureData
-	ref   refCache
 	// row-major numeric features (NaN = missing) for the PCA test
 	pcaCols        []string
 	pcaCur, pcaRef []float64
-	// the anomaly detectors of the model's own time series
+}
+
+// evalState is what one model's evaluations keep from one tick to the next. Only the
+// evaluation loop uses it (under Monitor.evalMu, or a replay's or report's single goroutine).
+type evalState struct {
+	// ref caches what a frozen reference yields; it is emptied after an evaluation whose
+	// reference is not frozen, which builds it afresh.
+	ref refCache
+	// anomaly holds the detectors of the model's own time series.
 	anomaly *anomalyState
 }
 
-// evaluate computes the model's statistics at ts. It must not run concurrently with itself
-// for the same model (the evaluation loop serialises it).
+// evaluate computes the model's statistics at ts with the buffers of s. It must not run
+// concurrently with itself, for this model (m.eval) or any other sharing s: the evaluation
+// loop serialises it.
 func (m *modelState) evaluate(ts time.Time, s *evalScratch) ModelStats {
 	m.expire(ts)
 	st := ModelStats{Model: m.cfg.Name, Task: m.cfg.Task, EvaluatedAt: ts}
-	if s.anomaly == nil {
-		s.anomaly = newAnomalyState()
+	if m.eval.anomaly == nil {
+		m.eval.anomaly = newAnomalyState()
 	}
-	st.Anomalies = m.anomalies(ts, s.anomaly)
+	st.Anomalies = m.anomalies(ts, m.eval.anomaly)
 	width, versionNames, segNames, k, frozen := m.snapshot(ts, s, &st)
-	st.Features, st.Drift = m.featureStats(s, frozen)
-	st.Multivariate = m.multivariate(s, &s.ref)
+	st.Features, st.Drift = m.featureStats(s, &m.eval.ref, frozen)
+	st.Multivariate = m.multivariate(s, &m.eval.ref)
+	if !m.eval.ref.valid {
+		// Rebuilt at the next evaluation anyway: do not keep a sorted copy of a reference
+		// that moves (a filling first-N or a previous window) alive between ticks.
+		m.eval.ref = refCache{}
+	}
 	st.Canary = m.canaryStats(ts, s, versionNames)
 
 	if n := len(s.lag); n > 0 {
@@ -234,7 +250,7 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 			st.Windows.Current = sm.n
 		}
 	}
-	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && s.ref.valid || m.profile != nil, sm)
+	m.copyFeatures(s, pw, lo, hi, refWin, rlo, rhi, frozen && m.eval.ref.valid || m.profile != nil, sm)
 	s.pVersion, s.pPred, s.pScore = s.pVersion[:0], s.pPred[:0], s.pScore[:0]
 	if m.cfg.Task == BinaryClassification {
 		for i := lo; i < hi; i++ {
@@ -295,9 +311,12 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 // the last feature. skipRef leaves the reference out (its statistics are cached).
 func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, ref *predWindow, rlo, rhi int, skipRef bool, sm *streamMerged) {
 	n := len(m.feats) + 1
-	if len(s.feats) != n {
-		s.feats = make([]featureData, n)
+	if cap(s.feats) < n {
+		// Grow keeping the buffers of the features already there: models of different
+		// sizes share the scratch.
+		s.feats = append(s.feats[:cap(s.feats)], make([]featureData, n-cap(s.feats))...)
 	}
+	s.feats = s.feats[:n]
 	streaming := m.stream != nil
 	for i := range m.feats {
 		f := &m.feats[i]
