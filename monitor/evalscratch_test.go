@@ -72,42 +72,52 @@ func testModels(t *testing.T, yaml string) []*modelState {
 // testEpoch is the arrival time of prediction 0 of feedModel; prediction k arrives k ms later.
 var testEpoch = time.Unix(1700000000, 0)
 
-// feedModel sends predictions from, …, to-1 to m (every 20th feature value missing, every
-// other prediction labelled); from 4,000 on the inputs and outputs drift. The values are a
-// function of seed and the prediction's number.
+// testEvents is prediction k of feedModel for m and its label (nil for odd k): every 20th
+// feature value missing; from 4,000 on the inputs and outputs drift. The values are a
+// function of seed and k.
+func testEvents(m *modelState, k int, seed uint64) (*event.Prediction, *event.Label) {
+	r := rand.New(rand.NewPCG(seed, uint64(k)))
+	shift := 0.0
+	if k > 4000 {
+		shift = 0.3
+	}
+	p := &event.Prediction{Model: m.cfg.Name, ID: fmt.Sprint(k)}
+	for _, f := range m.cfg.Features {
+		var v event.Value
+		switch {
+		case r.IntN(20) == 0:
+		case f.Type == Numeric:
+			v = event.NumberValue(30 + 10*r.NormFloat64() + 10*shift)
+		default:
+			v = event.StringValue(fmt.Sprintf("v%d", min(r.IntN(8), r.IntN(12))))
+		}
+		p.Features = append(p.Features, event.Feature{Name: f.Name, Value: v})
+	}
+	if m.cfg.Task == Regression {
+		p.Prediction = event.NumberValue(r.NormFloat64() + shift)
+	} else {
+		p.Score, p.HasScore = r.Float64()*(1-shift/2), true
+	}
+	if k%2 != 0 {
+		return p, nil
+	}
+	l := &event.Label{Model: m.cfg.Name, ID: fmt.Sprint(k), Label: event.StringValue("yes")}
+	if m.cfg.Task == Regression {
+		l.Label = event.NumberValue(r.NormFloat64())
+	}
+	return p, l
+}
+
+// feedModel sends predictions from, …, to-1 of testEvents to m, prediction k arriving k ms
+// after testEpoch.
 func feedModel(t *testing.T, m *modelState, from, to int, seed uint64) {
 	t.Helper()
 	for k := from; k < to; k++ {
-		r := rand.New(rand.NewPCG(seed, uint64(k)))
-		shift := 0.0
-		if k > 4000 {
-			shift = 0.3
-		}
-		p := event.Prediction{Model: m.cfg.Name, ID: fmt.Sprint(k)}
-		for _, f := range m.cfg.Features {
-			var v event.Value
-			switch {
-			case r.IntN(20) == 0:
-			case f.Type == Numeric:
-				v = event.NumberValue(30 + 10*r.NormFloat64() + 10*shift)
-			default:
-				v = event.StringValue(fmt.Sprintf("v%d", min(r.IntN(8), r.IntN(12))))
-			}
-			p.Features = append(p.Features, event.Feature{Name: f.Name, Value: v})
-		}
-		if m.cfg.Task == Regression {
-			p.Prediction = event.NumberValue(r.NormFloat64() + shift)
-		} else {
-			p.Score, p.HasScore = r.Float64()*(1-shift/2), true
-		}
+		p, l := testEvents(m, k, seed)
 		at := testEpoch.Add(time.Duration(k) * time.Millisecond)
-		require.Nil(t, m.addPrediction(&p, at))
-		if k%2 == 0 {
-			l := event.Label{Model: m.cfg.Name, ID: fmt.Sprint(k), Label: event.StringValue("yes")}
-			if m.cfg.Task == Regression {
-				l.Label = event.NumberValue(r.NormFloat64())
-			}
-			require.Nil(t, m.addLabel(&l, at))
+		require.Nil(t, m.addPrediction(p, at))
+		if l != nil {
+			require.Nil(t, m.addLabel(l, at))
 		}
 	}
 }

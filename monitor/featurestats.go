@@ -93,6 +93,9 @@ type featureData struct {
 	curSketch *sketch.Numeric
 	curCats   *sketch.Categorical
 	curOut    int // values out of range
+	// refCounted: the reference's values were counted (refSize), not copied
+	refCounted bool
+	refSize    int
 }
 
 // refCache keeps what a frozen reference yields, so a first-N reference is sorted,
@@ -103,6 +106,7 @@ type refCache struct {
 	counts  map[string]map[uint32]int64
 	auto    map[string]float64
 	bounds  map[string][2]float64 // exact [min, max] of a profile's numeric features
+	sizes   map[string]int        // values of a reference that is counted, not kept
 	// the reference as streaming summaries, built on first use with the panes' options
 	refSketch map[string]*sketch.Numeric
 	refCats   map[string]*sketch.Categorical
@@ -114,7 +118,7 @@ type refCache struct {
 
 func (c *refCache) reset() {
 	*c = refCache{samples: map[string]*drift.Sample{}, counts: map[string]map[uint32]int64{}, auto: map[string]float64{}, bounds: map[string][2]float64{},
-		refSketch: map[string]*sketch.Numeric{}, refCats: map[string]*sketch.Categorical{}}
+		sizes: map[string]int{}, refSketch: map[string]*sketch.Numeric{}, refCats: map[string]*sketch.Categorical{}}
 }
 
 // MultivariateDrift is the PCA reconstruction-error test over a model's numeric features.
@@ -216,10 +220,16 @@ func (m *modelState) featureStats(s *evalScratch, c *refCache, frozen bool) ([]F
 		// The reference's values are in the scratch: sort, count and learn from them once.
 		c.reset()
 		for i := range s.feats {
-			if m.profile != nil {
-				m.prepareProfile(&s.feats[i], c)
-			} else {
-				m.prepareReference(&s.feats[i], c)
+			fd := &s.feats[i]
+			switch {
+			case m.profile != nil:
+				m.prepareProfile(fd, c)
+			case s.streamRef != nil && fd.cfg != nil:
+				prepareStreamRef(fd, m.feats[i].col, s.streamRef, c)
+			case fd.refCounted:
+				c.sizes[fd.name] = fd.refSize
+			default:
+				m.prepareReference(fd, c)
 			}
 		}
 		if len(s.pcaCols) > 0 {
@@ -236,10 +246,16 @@ func (m *modelState) featureStats(s *evalScratch, c *refCache, frozen bool) ([]F
 	return out, m.modelDrift(out)
 }
 
-// refCount is the number of reference values behind a cached sample or counts.
+// refCount is the number of reference values behind a cached sample, summary or counts.
 func (c *refCache) refCount(name string) int {
 	if s := c.samples[name]; s != nil {
 		return s.Len()
+	}
+	if s := c.refSketch[name]; s != nil {
+		return int(s.Count())
+	}
+	if n, ok := c.sizes[name]; ok {
+		return n
 	}
 	n := 0
 	for _, v := range c.counts[name] {
@@ -265,6 +281,19 @@ func (m *modelState) prepareReference(fd *featureData, cache *refCache) {
 			method = defaultMethod(fd.typ, ref, m.cfg.Drift.LargeSample)
 		}
 		cache.auto[fd.name] = m.learnThreshold(fd, method)
+	}
+}
+
+// prepareStreamRef takes a declared feature's reference from the summarised first-N
+// reference of a streaming model (col is the feature's column).
+func prepareStreamRef(fd *featureData, col int, ref *streamRef, cache *refCache) {
+	if fd.typ == Numeric {
+		cache.refSketch[fd.name] = ref.num[col]
+	} else {
+		cache.counts[fd.name] = ref.cat[col]
+	}
+	if v, ok := ref.auto[fd.name]; ok {
+		cache.auto[fd.name] = v
 	}
 }
 

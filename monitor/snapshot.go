@@ -12,8 +12,18 @@ import (
 	"github.com/vigilml/vigil/drift/sketch"
 )
 
-// snapshotFormat is the version of modelSnap; a snapshot of another version is ignored.
-const snapshotFormat = 1
+// snapshotFormat is the version of modelSnap written; a snapshot of a version other than
+// it and snapshotFormatRaw is ignored.
+//
+// Format 2 writes a streaming model's full first-N reference as its summaries (StreamRef),
+// without its raw feature values; format 1 wrote the raw values, and is still restored.
+const snapshotFormat = 2
+
+// snapshotFormatRaw is the previous format: every first-N reference as raw values.
+const snapshotFormatRaw = 1
+
+// restorableFormat reports whether a snapshot of format f can be restored.
+func restorableFormat(f int) bool { return f == snapshotFormat || f == snapshotFormatRaw }
 
 // modelSnap is one model's state as written to the snapshot file: the windows, the
 // label-join buffers and the dictionaries that give their ids meaning. Everything
@@ -36,6 +46,9 @@ type modelSnap struct {
 	PendLabel     []pendLabelSnap
 	JoinedLabels  []pendLabelSnap // with canary: labels kept for later versions' predictions
 	Stream        *streamSnap
+	// StreamRef is a streaming model's full first-N reference as summaries (format 2);
+	// First then holds no feature columns.
+	StreamRef *streamRefSnap
 
 	Unknown     map[string]uint64
 	LastEvent   time.Time
@@ -85,6 +98,13 @@ type streamSnap struct {
 	Panes []paneSnap
 }
 
+type streamRefSnap struct {
+	Num    [][]byte // per numeric column, sketch.Numeric's encoding
+	Cat    []map[uint32]int64
+	Auto   map[string]float64
+	Bounds [][2]float64 // per numeric column, the out-of-range bounds
+}
+
 type paneSnap struct {
 	Start      int64
 	N          int
@@ -124,29 +144,47 @@ func snapPred(w *predWindow) *predSnap {
 	}
 	s := &predSnap{Full: w.full, Time: logical(w.time, w.r), Version: logical(w.version, w.r),
 		Pred: logical(w.pred, w.r), Score: logical(w.score, w.r)}
+	// A summarised first-N reference has dropped its feature columns: they stay nil.
 	for _, c := range w.num {
-		s.Num = append(s.Num, logical(c, w.r))
+		s.Num = append(s.Num, logicalOrNil(c, w.r))
 	}
 	for _, c := range w.cat {
-		s.Cat = append(s.Cat, logical(c, w.r))
+		s.Cat = append(s.Cat, logicalOrNil(c, w.r))
 	}
 	return s
 }
 
-func restorePred(w *predWindow, s *predSnap) error {
+func logicalOrNil[T any](col []T, r ring) []T {
+	if col == nil {
+		return nil
+	}
+	return logical(col, r)
+}
+
+// restorePred restores a window; summarised says its feature columns were dropped (a
+// streaming model's full first-N reference, format 2), so must be empty.
+func restorePred(w *predWindow, s *predSnap, summarised bool) error {
 	n := len(s.Time)
 	if n > w.r.max || len(s.Version) != n || len(s.Pred) != n || len(s.Score) != n || len(s.Num) != len(w.num) || len(s.Cat) != len(w.cat) {
 		return fmt.Errorf("prediction window of %d entries does not fit (max %d, %d numeric and %d categorical columns)", n, w.r.max, len(w.num), len(w.cat))
 	}
+	want := n
+	if summarised {
+		want = 0
+	}
 	for i := range s.Num {
-		if len(s.Num[i]) != n {
-			return fmt.Errorf("numeric column %d has %d entries, want %d", i, len(s.Num[i]), n)
+		if len(s.Num[i]) != want {
+			return fmt.Errorf("numeric column %d has %d entries, want %d", i, len(s.Num[i]), want)
 		}
 	}
 	for i := range s.Cat {
-		if len(s.Cat[i]) != n {
-			return fmt.Errorf("categorical column %d has %d entries, want %d", i, len(s.Cat[i]), n)
+		if len(s.Cat[i]) != want {
+			return fmt.Errorf("categorical column %d has %d entries, want %d", i, len(s.Cat[i]), want)
 		}
+	}
+	if summarised {
+		clear(s.Num)
+		clear(s.Cat)
 	}
 	w.r = ring{max: w.r.max, cap: n, n: n}
 	w.full = s.Full
@@ -240,6 +278,13 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 			s.JoinedLabels = append(s.JoinedLabels, pendLabelSnap{ID: id, Time: t, Y: v.y})
 		})
 	}
+	if m.stream != nil && m.stream.ref != nil {
+		rs, err := snapStreamRef(m.stream)
+		if err != nil {
+			return nil, err
+		}
+		s.StreamRef = rs
+	}
 	if m.stream != nil && m.stream.ready {
 		ss := &streamSnap{Cur: m.stream.cur}
 		for _, p := range m.stream.panes {
@@ -301,15 +346,23 @@ func (m *modelState) restoreState(s *modelSnap) error {
 			return fmt.Errorf("segment %d: %w", i, err)
 		}
 	}
-	if err := restorePred(m.window, s.Window); err != nil {
+	if s.StreamRef != nil && (m.stream == nil || m.first == nil || m.profile != nil) {
+		return fmt.Errorf("the snapshot's summarised first-N reference does not match the config")
+	}
+	if err := restorePred(m.window, s.Window, false); err != nil {
 		return fmt.Errorf("current window: %w", err)
 	}
 	if (m.first == nil) != (s.First == nil) {
 		return fmt.Errorf("the snapshot's first-N reference does not match the config")
 	}
 	if m.first != nil {
-		if err := restorePred(m.first, s.First); err != nil {
+		if err := restorePred(m.first, s.First, s.StreamRef != nil); err != nil {
 			return fmt.Errorf("reference window: %w", err)
+		}
+	}
+	if s.StreamRef != nil {
+		if err := m.restoreStreamRef(s.StreamRef); err != nil {
+			return fmt.Errorf("summarised reference: %w", err)
 		}
 	}
 	if err := restorePairs(m.pairs, &s.Pairs); err != nil {
@@ -339,6 +392,58 @@ func (m *modelState) restoreState(s *modelSnap) error {
 	if !s.Watched.IsZero() {
 		m.watchedSince = s.Watched
 	}
+	return nil
+}
+
+func snapStreamRef(w *streamWindow) (*streamRefSnap, error) {
+	rs := &streamRefSnap{Cat: w.ref.cat, Auto: w.ref.auto, Bounds: slices.Clone(w.bounds)}
+	for _, k := range w.ref.num {
+		b, err := k.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("summarised reference: %w", err)
+		}
+		rs.Num = append(rs.Num, b)
+	}
+	return rs, nil
+}
+
+// restoreStreamRef starts the streaming window from a summarised first-N reference (format
+// 2), as startStreamFromFirst started it from the raw values: the panes take the options of
+// the reference's summaries, which are those the panes had.
+func (m *modelState) restoreStreamRef(s *streamRefSnap) error {
+	w := m.stream
+	var nNum, nCat int
+	for _, f := range m.feats {
+		if f.typ == Numeric {
+			nNum++
+		} else {
+			nCat++
+		}
+	}
+	if !m.first.frozen() || len(s.Num) != nNum || len(s.Bounds) != nNum || len(s.Cat) != nCat {
+		return fmt.Errorf("%d numeric and %d categorical summaries of a full reference, want %d and %d", len(s.Num), len(s.Cat), nNum, nCat)
+	}
+	ref := &streamRef{cat: s.Cat, auto: s.Auto}
+	if ref.auto == nil {
+		ref.auto = map[string]float64{}
+	}
+	for i := range ref.cat {
+		if ref.cat[i] == nil {
+			ref.cat[i] = map[uint32]int64{}
+		}
+	}
+	w.numOpts = make([]sketch.NumericOptions, nNum)
+	for col, b := range s.Num {
+		var k sketch.Numeric
+		if err := k.UnmarshalBinary(b); err != nil {
+			return fmt.Errorf("numeric column %d: %w", col, err)
+		}
+		ref.num = append(ref.num, &k)
+		w.numOpts[col] = k.Options()
+	}
+	w.bounds = slices.Clone(s.Bounds)
+	m.openStream(m.predReference(), m.predNumeric())
+	w.ref = ref
 	return nil
 }
 

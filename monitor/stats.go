@@ -112,6 +112,8 @@ type evalScratch struct {
 	// row-major numeric features (NaN = missing) for the PCA test
 	pcaCols        []string
 	pcaCur, pcaRef []float64
+	// the model's summarised first-N reference (streaming mode), read under the model's lock
+	streamRef *streamRef
 }
 
 // evalState is what one model's evaluations keep from one tick to the next. Only the
@@ -237,7 +239,9 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 		st.Windows.Reference = int(m.profile.p.Source.Rows)
 	}
 	var sm *streamMerged
+	s.streamRef = nil
 	if m.stream != nil {
+		s.streamRef = m.stream.ref
 		d := int64(0)
 		if w.Duration > 0 {
 			d = time.Duration(w.Duration).Nanoseconds()
@@ -324,6 +328,7 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 		fd.name, fd.typ, fd.cfg, fd.curTotal, fd.mismatch = f.name, f.typ, &m.cfg.Features[i], hi-lo, f.mismatched
 		fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
 		fd.streaming, fd.curSketch, fd.curCats, fd.curOut = streaming, nil, nil, 0
+		fd.refCounted, fd.refSize = false, 0
 		if streaming {
 			fd.curTotal = 0
 			if sm != nil {
@@ -334,11 +339,15 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 					fd.curCats = sm.cat[f.col]
 				}
 			}
-			if !skipRef {
+			if !skipRef && s.streamRef == nil {
+				// The first-N reference is filling: nothing is compared with it yet, so
+				// count its values instead of copying (and then sorting) them every tick.
+				// Once full it is summarised (streamRef) and its values dropped.
+				fd.refCounted = true
 				if f.typ == Numeric {
-					fd.refNum = appendNumeric(fd.refNum, ref, ref.num[f.col], rlo, rhi)
+					fd.refSize = countNumeric(ref, ref.num[f.col], rlo, rhi)
 				} else {
-					fd.refCat = appendCategories(fd.refCat, ref, ref.cat[f.col], rlo, rhi)
+					fd.refSize = countCategories(ref, ref.cat[f.col], rlo, rhi)
 				}
 			}
 			continue
@@ -374,6 +383,7 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 	fd.name, fd.cfg, fd.curTotal, fd.mismatch = PredictionFeature, nil, hi-lo, 0
 	fd.curNum, fd.refNum, fd.curCat, fd.refCat = fd.curNum[:0], fd.refNum[:0], fd.curCat[:0], fd.refCat[:0]
 	fd.streaming, fd.curSketch, fd.curCats, fd.curOut = streaming, nil, nil, 0
+	fd.refCounted, fd.refSize = false, 0
 	if streaming {
 		fd.curTotal = 0
 		if sm != nil {
@@ -428,6 +438,28 @@ func appendNumeric(dst []float64, w *predWindow, col []float64, lo, hi int) []fl
 		}
 	}
 	return dst
+}
+
+// countNumeric counts the non-missing values of entries [lo, hi) of col.
+func countNumeric(w *predWindow, col []float64, lo, hi int) int {
+	n := 0
+	for i := lo; i < hi; i++ {
+		if !math.IsNaN(col[w.r.slot(i)]) {
+			n++
+		}
+	}
+	return n
+}
+
+// countCategories counts the non-missing category ids of entries [lo, hi) of col.
+func countCategories(w *predWindow, col []uint32, lo, hi int) int {
+	n := 0
+	for i := lo; i < hi; i++ {
+		if col[w.r.slot(i)] != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 func appendCategories(dst []uint32, w *predWindow, col []uint32, lo, hi int) []uint32 {

@@ -27,6 +27,18 @@ type streamWindow struct {
 	predOpts *sketch.NumericOptions  // the prediction, when numeric
 	catDicts []*dict                 // per categorical column: the feature's dictionary
 	nFeat    int
+	// ref is the first-N reference as the windows are compared with it, once it is full;
+	// its raw feature values are then dropped. nil with a profile reference.
+	ref *streamRef
+}
+
+// streamRef is a full first-N reference summarised for the streaming windows: what the
+// evaluation needs of it, in place of its 8 bytes per numeric value. It is built once and
+// never changed, so evaluations read it without the model's lock.
+type streamRef struct {
+	num  []*sketch.Numeric  // per numeric column, with the panes' options
+	cat  []map[uint32]int64 // per categorical column: count by category id
+	auto map[string]float64 // per feature with threshold: auto, the learnt limit
 }
 
 type pane struct {
@@ -53,14 +65,17 @@ func newStreamWindow(cfg ModelConfig, nFeat int) *streamWindow {
 	return w
 }
 
-// start fixes the summaries' options from the reference's values: decile bins, centre and
-// scale per numeric feature, and out-of-range bounds.
-func (m *modelState) startStream(refNum [][]float64, predRef []float64, predNumeric bool) {
+// startStream fixes the summaries' options from the reference's values: decile bins, centre
+// and scale per numeric feature, and out-of-range bounds. It returns the sorted reference
+// of each numeric column.
+func (m *modelState) startStream(refNum [][]float64, predRef []float64, predNumeric bool) []*drift.Sample {
 	w := m.stream
 	w.numOpts = make([]sketch.NumericOptions, len(refNum))
 	w.bounds = make([][2]float64, len(refNum))
+	samples := make([]*drift.Sample, len(refNum))
 	for col, vals := range refNum {
 		s := drift.NewSample(vals)
+		samples[col] = s
 		if s.Len() > 0 {
 			w.numOpts[col] = sketch.ReferenceOptions(s.Bins())
 			w.bounds[col] = [2]float64{s.Sorted()[0], s.Sorted()[s.Len()-1]}
@@ -68,6 +83,15 @@ func (m *modelState) startStream(refNum [][]float64, predRef []float64, predNume
 			w.bounds[col] = [2]float64{math.Inf(-1), math.Inf(1)}
 		}
 	}
+	m.openStream(predRef, predNumeric)
+	return samples
+}
+
+// openStream completes the start of the streaming window once w.numOpts and w.bounds hold
+// the reference's: the configured bounds, the categorical columns, the prediction's options
+// and empty panes.
+func (m *modelState) openStream(predRef []float64, predNumeric bool) {
+	w := m.stream
 	w.catDicts = nil
 	for i := range m.feats {
 		f := &m.feats[i]
@@ -268,22 +292,84 @@ func (m *modelState) addPredictionToPane(pn *pane, pred, score float64) {
 	}
 }
 
-// startStreamFromFirst starts the streaming window once the first-N reference is full.
+// startStreamFromFirst starts the streaming window once the first-N reference is full,
+// and replaces the reference's raw feature values by their summaries (summarise).
 func (m *modelState) startStreamFromFirst() {
 	f := m.first
 	refNum := make([][]float64, len(f.num))
 	for col := range f.num {
 		refNum[col] = appendNumeric(nil, f, f.num[col], 0, f.len())
 	}
-	scored := m.cfg.Task == BinaryClassification && hasValue(f.score, f, 0, f.len())
-	var predRef []float64
+	samples := m.startStream(refNum, m.predReference(), m.predNumeric())
+	m.summarise(samples)
+}
+
+// predNumeric reports whether the streaming windows summarise a first-N model's output as
+// numbers (scores, regression values) rather than classes.
+func (m *modelState) predNumeric() bool {
+	f := m.first
+	return m.cfg.Task == Regression || m.cfg.Task == BinaryClassification && hasValue(f.score, f, 0, f.len())
+}
+
+// predReference is the first-N reference's numeric outputs, when they are numeric.
+func (m *modelState) predReference() []float64 {
+	f := m.first
 	switch {
-	case scored:
-		predRef = appendNumeric(nil, f, f.score, 0, f.len())
 	case m.cfg.Task == Regression:
-		predRef = appendNumeric(nil, f, f.pred, 0, f.len())
+		return appendNumeric(nil, f, f.pred, 0, f.len())
+	case m.predNumeric():
+		return appendNumeric(nil, f, f.score, 0, f.len())
 	}
-	m.startStream(refNum, predRef, scored || m.cfg.Task == Regression)
+	return nil
+}
+
+// summarise builds the streaming reference of a full first-N reference from its sorted
+// numeric columns and its category ids, learns the automatic thresholds from its values
+// (as an evaluation would), and then drops the raw feature columns. The model's outputs
+// (a few bytes per prediction) stay: the evaluation compares the prediction from them.
+func (m *modelState) summarise(samples []*drift.Sample) {
+	f, w := m.first, m.stream
+	ref := &streamRef{auto: map[string]float64{}}
+	for col, s := range samples {
+		// The reference takes the options the panes ended up with (newPane falls back to
+		// default options when the reference's are unusable), and its sorted values in
+		// order, as the evaluation built it before: the sums in a sketch depend on order.
+		k, err := sketch.NewNumeric(w.panes[0].num[col].Options())
+		if err != nil {
+			k, _ = sketch.NewNumeric(sketch.NumericOptions{}) // cannot happen: the panes' options are valid
+		}
+		for _, v := range s.Sorted() {
+			k.Add(v)
+		}
+		ref.num = append(ref.num, k)
+	}
+	cats := make([][]uint32, len(f.cat))
+	for col := range f.cat {
+		cats[col] = appendCategories(nil, f, f.cat[col], 0, f.len())
+		ref.cat = append(ref.cat, drift.CountCategories(cats[col]))
+	}
+	for i := range m.feats {
+		fs := &m.feats[i]
+		fc := &m.cfg.Features[i]
+		if fc.Drift == nil || !fc.Drift.Threshold.Auto {
+			continue
+		}
+		fd := featureData{name: fs.name, typ: fs.typ, cfg: fc}
+		if fs.typ == Numeric {
+			// learnThreshold cuts the reference into contiguous sub-windows: arrival order.
+			fd.refNum = appendNumeric(nil, f, f.num[fs.col], 0, f.len())
+		} else {
+			fd.refCat = cats[fs.col]
+		}
+		method := fc.Drift.Method
+		if method == "" {
+			method = defaultMethod(fs.typ, len(fd.refNum)+len(fd.refCat), m.cfg.Drift.LargeSample)
+		}
+		ref.auto[fs.name] = m.learnThreshold(&fd, method)
+	}
+	w.ref = ref
+	clear(f.num)
+	clear(f.cat)
 }
 
 // startStreamFromProfile starts the streaming window from a profile reference.
