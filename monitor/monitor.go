@@ -236,7 +236,13 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		adminToken: cfg.Web.AdminBearerToken.Reveal(),
 	}
 	limits := event.Limits{MaxFeatures: cfg.Ingest.MaxFeaturesPerEvent, MaxStringLen: cfg.Ingest.MaxStringLength}
-	st.decoders.New = func() any { return event.NewDecoder(limits) }
+	st.decoders.New = func() any {
+		// Ids are borrowed from the request body: the label join copies them into its own
+		// arena (pendingSet) and nothing else keeps them, so ingest allocates no string.
+		d := event.NewDecoder(limits)
+		d.BorrowIDs(true)
+		return d
+	}
 	for _, mc := range cfg.Models {
 		lp := cfg.profiles[mc.Name]
 		if old != nil {

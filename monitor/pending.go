@@ -1,86 +1,259 @@
 package monitor
 
+import (
+	"hash/maphash"
+	"math"
+)
+
 // pendingSet holds records waiting for their partner (a prediction for its label, or a
 // label for its prediction), keyed by id, oldest first. Several records may share an id
-// (a primary and a shadow prediction of the same request). Nodes live in a slab with a
-// free list, so steady state does not allocate; eviction by age or capacity is O(1).
+// (a primary and a shadow prediction of the same request): they form a chain in arrival
+// order. Eviction by age or capacity is O(1).
+//
+// Nothing in steady state allocates, and an id is never kept as the caller's string: its
+// bytes are copied into ids, a byte arena the set owns, so callers may pass ids that
+// alias a request body they reuse (the decoder's borrowed ids). Records live in a slab
+// of nodes with a free list; an open-addressing table over a seeded hash of the id finds
+// the first record of an id, and a lookup compares the stored bytes.
+//
+// The arena is filled in arrival order, which is also the order of the age list, so the
+// ids of removed records are reclaimed by compacting in place: one walk of the age list
+// moves every live id down. It compacts when at least a quarter of it is garbage and
+// grows by half otherwise, so it holds at most twice the most id bytes ever waiting at
+// once, plus one id, whatever the churn. The slab of nodes grows up to max nodes.
 type pendingSet[T any] struct {
-	max   int
-	byID  map[string]int32 // first node of the chain of records with this id
-	nodes []pendingNode[T]
-	free  []int32
-	head  int32 // oldest (-1 when empty)
-	tail  int32 // newest
-	n     int
+	max        int
+	nodes      []pendingNode[T]
+	free       int32 // first free node, linked through next (-1: none)
+	head, tail int32 // oldest and newest record (-1 when empty)
+	n          int
+
+	// slots is the index: linear probing, power-of-two length, at most half full. A slot
+	// holds 1 + the node index of the first record of an id, or 0 when empty.
+	slots []int32
+	heads int // occupied slots: distinct ids waiting
+
+	ids    []byte // the ids of the records, in age order; garbage between them
+	idLive int    // bytes of ids that belong to records
+	maxIDs int    // most bytes ids may take (node offsets are 32-bit); smaller in tests
+
+	hash func(id string) uint64 // seeded per set; tests swap in colliding ones
 }
 
+// pendingNode is one waiting record: 32 bytes besides its value.
 type pendingNode[T any] struct {
-	id         string
-	time       int64 // event time, unix nanoseconds
-	val        T
-	prev, next int32 // age order
-	same       int32 // next node with the same id
-	first      bool  // the node byID points at: removing it needs no lookup
+	time  int64 // event time, unix nanoseconds
+	val   T
+	hash  uint32 // the id's hash: its home slot, and a filter before comparing bytes
+	off   uint32 // the id is ids[off : off+idLen]
+	idLen uint32
+	prev  int32 // age order; free nodes link through next
+	next  int32
+	same  int32 // next record with the same id
 }
+
+// maxPendingIDBytes is the most bytes of ids one pending set holds: node offsets are
+// 32-bit. Reaching it evicts the oldest records, as reaching the set's capacity does.
+const maxPendingIDBytes = min(math.MaxUint32, math.MaxInt)
+
+// minPendingIDBytes is the arena's first capacity.
+const minPendingIDBytes = 256
 
 func newPendingSet[T any](maxLen int) *pendingSet[T] {
-	return &pendingSet[T]{max: maxLen, byID: make(map[string]int32), head: -1, tail: -1}
+	seed := maphash.MakeSeed()
+	return &pendingSet[T]{
+		max: maxLen, free: -1, head: -1, tail: -1, maxIDs: maxPendingIDBytes,
+		hash: func(id string) uint64 { return maphash.String(seed, id) },
+	}
 }
 
 // Len is the number of records waiting.
 func (s *pendingSet[T]) Len() int { return s.n }
 
-// add stores v under id. When the set is full the oldest record is evicted first and
-// returned with evicted=true so the caller can count it.
+// add stores v under id, after the records already there. When the set is full the
+// oldest record is evicted first and returned with evicted=true so the caller can count
+// it. The set copies id; the caller may reuse its bytes.
+//
+// An id longer than the arena may grow (4 GiB) is not stored: add returns v itself as
+// evicted. When ids fill the arena, older records are evicted until the new id fits,
+// and only the first is returned.
 func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
-	if s.n >= s.max {
-		old, evicted = s.nodes[s.head].val, true
+	if len(id) > s.maxIDs {
+		return v, true
+	}
+	for s.n > 0 && (s.n >= s.max || s.idLive+len(id) > s.maxIDs) {
+		if !evicted {
+			old, evicted = s.nodes[s.head].val, true
+		}
 		s.remove(s.head)
 	}
-	var i int32
-	if k := len(s.free); k > 0 {
-		i = s.free[k-1]
-		s.free = s.free[:k-1]
-	} else {
-		s.nodes = append(s.nodes, pendingNode[T]{})
-		i = int32(len(s.nodes) - 1)
-	}
-	s.nodes[i] = pendingNode[T]{id: id, time: t, val: v, prev: s.tail, next: -1, same: -1}
+	i := s.newNode()
+	h := s.hash(id)
+	nd := &s.nodes[i]
+	*nd = pendingNode[T]{time: t, val: v, hash: uint32(h), off: s.reserve(len(id)), idLen: uint32(len(id)), prev: s.tail, next: -1, same: -1}
+	copy(s.ids[nd.off:], id)
+	s.idLive += len(id)
 	if s.tail >= 0 {
 		s.nodes[s.tail].next = i
 	} else {
 		s.head = i
 	}
 	s.tail = i
-	if first, ok := s.byID[id]; ok {
-		// Append to the end of the id's chain so records join in arrival order.
-		for s.nodes[first].same >= 0 {
-			first = s.nodes[first].same
-		}
-		s.nodes[first].same = i
-	} else {
-		s.byID[id] = i
-		s.nodes[i].first = true
-	}
 	s.n++
+
+	if slot, ok := s.lookup(id, h); ok {
+		// Append to the end of the id's chain so records join in arrival order.
+		last := s.slots[slot] - 1
+		for s.nodes[last].same >= 0 {
+			last = s.nodes[last].same
+		}
+		s.nodes[last].same = i
+		return old, evicted
+	}
+	if 2*(s.heads+1) > len(s.slots) {
+		s.growSlots()
+	}
+	mask := len(s.slots) - 1
+	slot := int(uint32(h)) & mask
+	for s.slots[slot] != 0 {
+		slot = (slot + 1) & mask
+	}
+	s.slots[slot] = i + 1
+	s.heads++
 	return old, evicted
+}
+
+// newNode takes a node from the free list, or appends one.
+func (s *pendingSet[T]) newNode() int32 {
+	if i := s.free; i >= 0 {
+		s.free = s.nodes[i].next
+		return i
+	}
+	if len(s.nodes) == cap(s.nodes) {
+		// Double, but never past max: a full set holds exactly max nodes.
+		c := max(min(2*cap(s.nodes), s.max), len(s.nodes)+1, min(16, s.max))
+		s.nodes = append(make([]pendingNode[T], 0, c), s.nodes...)
+	}
+	s.nodes = append(s.nodes, pendingNode[T]{})
+	return int32(len(s.nodes) - 1)
+}
+
+// reserve returns the offset of l bytes at the end of the arena, compacting or growing
+// it first when they do not fit. The caller made sure idLive+l <= maxIDs.
+func (s *pendingSet[T]) reserve(l int) uint32 {
+	end := len(s.ids)
+	if end+l > cap(s.ids) {
+		c := cap(s.ids)
+		if s.idLive+l > c || 4*(end-s.idLive) < c {
+			c = min(max(c+c/2, s.idLive+l, minPendingIDBytes), s.maxIDs)
+		}
+		s.relayout(c)
+		end = len(s.ids)
+	}
+	s.ids = s.ids[:end+l]
+	return uint32(end)
+}
+
+// relayout packs the live ids, oldest first, at the start of an arena of capacity c:
+// the same one when c is its capacity (each id moves down or stays, since the arena is
+// in age order), else a new one.
+func (s *pendingSet[T]) relayout(c int) {
+	dst := s.ids[:0]
+	if c != cap(s.ids) {
+		dst = make([]byte, 0, c)
+	}
+	for i := s.head; i >= 0; i = s.nodes[i].next {
+		nd := &s.nodes[i]
+		w := len(dst)
+		dst = append(dst, s.ids[nd.off:nd.off+nd.idLen]...)
+		nd.off = uint32(w)
+	}
+	s.ids = dst
+}
+
+// growSlots doubles the index and rehashes it from the stored hashes.
+func (s *pendingSet[T]) growSlots() {
+	old := s.slots
+	s.slots = make([]int32, max(2*len(old), 16))
+	mask := len(s.slots) - 1
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		slot := int(s.nodes[v-1].hash) & mask
+		for s.slots[slot] != 0 {
+			slot = (slot + 1) & mask
+		}
+		s.slots[slot] = v
+	}
+}
+
+// idOf returns the stored id of node i; it aliases the arena.
+func (s *pendingSet[T]) idOf(i int32) []byte {
+	nd := &s.nodes[i]
+	return s.ids[nd.off : nd.off+nd.idLen]
+}
+
+// lookup finds the slot of id, whose hash is h. Without it, it reports false.
+func (s *pendingSet[T]) lookup(id string, h uint64) (slot int, ok bool) {
+	if s.heads == 0 {
+		return 0, false
+	}
+	mask := len(s.slots) - 1
+	for slot = int(uint32(h)) & mask; ; slot = (slot + 1) & mask {
+		v := s.slots[slot]
+		if v == 0 {
+			return 0, false
+		}
+		if nd := &s.nodes[v-1]; nd.hash == uint32(h) && int(nd.idLen) == len(id) && string(s.idOf(v-1)) == id {
+			return slot, true
+		}
+	}
+}
+
+// headSlot finds the slot of the id of node i, and the first node of its chain.
+func (s *pendingSet[T]) headSlot(i int32) (slot int, first int32) {
+	h := s.nodes[i].hash
+	id := s.idOf(i)
+	mask := len(s.slots) - 1
+	for slot = int(h) & mask; ; slot = (slot + 1) & mask {
+		v := s.slots[slot] - 1
+		if v == i || (v >= 0 && s.nodes[v].hash == h && string(s.idOf(v)) == string(id)) {
+			return slot, v
+		}
+	}
+}
+
+// deleteSlot empties slot i, moving later entries of its probe run back so that every
+// entry stays reachable from its home slot (backward-shift deletion).
+func (s *pendingSet[T]) deleteSlot(i int) {
+	mask := len(s.slots) - 1
+	for j := (i + 1) & mask; s.slots[j] != 0; j = (j + 1) & mask {
+		home := int(s.nodes[s.slots[j]-1].hash) & mask
+		if (j-home)&mask >= (j-i)&mask { // i lies between home and j: move j to i
+			s.slots[i] = s.slots[j]
+			i = j
+		}
+	}
+	s.slots[i] = 0
+	s.heads--
 }
 
 // has reports whether a record is stored under id.
 func (s *pendingSet[T]) has(id string) bool {
-	_, ok := s.byID[id]
+	_, ok := s.lookup(id, s.hash(id))
 	return ok
 }
 
 // eachOf calls fn for every record stored under id, oldest first, keeping them; it
 // reports how many there were.
 func (s *pendingSet[T]) eachOf(id string, fn func(t int64, v *T)) int {
-	i, ok := s.byID[id]
+	slot, ok := s.lookup(id, s.hash(id))
 	if !ok {
 		return 0
 	}
 	k := 0
-	for ; i >= 0; i = s.nodes[i].same {
+	for i := s.slots[slot] - 1; i >= 0; i = s.nodes[i].same {
 		fn(s.nodes[i].time, &s.nodes[i].val)
 		k++
 	}
@@ -90,16 +263,16 @@ func (s *pendingSet[T]) eachOf(id string, fn func(t int64, v *T)) int {
 // take removes every record stored under id and calls fn for each, oldest first.
 // It reports how many were taken.
 func (s *pendingSet[T]) take(id string, fn func(t int64, v *T)) int {
-	i, ok := s.byID[id]
+	slot, ok := s.lookup(id, s.hash(id))
 	if !ok {
 		return 0
 	}
+	i := s.slots[slot] - 1
+	s.deleteSlot(slot)
 	k := 0
 	for i >= 0 {
 		next := s.nodes[i].same
 		fn(s.nodes[i].time, &s.nodes[i].val)
-		s.nodes[i].same = -1
-		delete(s.byID, id) // remove() must not relink the chain we are walking
 		s.unlink(i)
 		i = next
 		k++
@@ -120,29 +293,33 @@ func (s *pendingSet[T]) expire(cutoff int64, fn func(v *T)) int {
 	return k
 }
 
-// remove deletes node i, keeping the id chain intact.
+// each calls fn for every record, oldest first. id is a copy the caller may keep.
+func (s *pendingSet[T]) each(fn func(id string, t int64, v *T)) {
+	for i := s.head; i >= 0; i = s.nodes[i].next {
+		fn(string(s.idOf(i)), s.nodes[i].time, &s.nodes[i].val)
+	}
+}
+
+// remove deletes node i, keeping its id's chain intact.
 func (s *pendingSet[T]) remove(i int32) {
-	id := s.nodes[i].id
-	if s.nodes[i].first {
-		if nx := s.nodes[i].same; nx >= 0 {
-			s.byID[id] = nx
-			s.nodes[nx].first = true
-		} else {
-			delete(s.byID, id)
-		}
-	} else {
-		first := s.byID[id]
+	slot, first := s.headSlot(i)
+	switch nx := s.nodes[i].same; {
+	case first != i:
 		for p := first; p >= 0; p = s.nodes[p].same {
 			if s.nodes[p].same == i {
-				s.nodes[p].same = s.nodes[i].same
+				s.nodes[p].same = nx
 				break
 			}
 		}
+	case nx >= 0:
+		s.slots[slot] = nx + 1
+	default:
+		s.deleteSlot(slot)
 	}
 	s.unlink(i)
 }
 
-// unlink takes node i out of the age list and frees it.
+// unlink takes node i out of the age list and frees it and its id's bytes.
 func (s *pendingSet[T]) unlink(i int32) {
 	nd := &s.nodes[i]
 	if nd.prev >= 0 {
@@ -155,8 +332,11 @@ func (s *pendingSet[T]) unlink(i int32) {
 	} else {
 		s.tail = nd.prev
 	}
-	var zero T
-	*nd = pendingNode[T]{val: zero, prev: -1, next: -1, same: -1}
-	s.free = append(s.free, i)
+	s.idLive -= int(nd.idLen)
+	*nd = pendingNode[T]{prev: -1, next: s.free, same: -1}
+	s.free = i
 	s.n--
+	if s.n == 0 {
+		s.ids = s.ids[:0] // nothing to keep: the arena starts over
+	}
 }

@@ -229,13 +229,6 @@ func restorePairs(w *pairWindow, s *pairSnap) error {
 	return nil
 }
 
-// each calls fn for every record, oldest first.
-func (s *pendingSet[T]) each(fn func(id string, t int64, v *T)) {
-	for i := s.head; i >= 0; i = s.nodes[i].next {
-		fn(s.nodes[i].id, s.nodes[i].time, &s.nodes[i].val)
-	}
-}
-
 func restoreDict(d *dict, names []string) error {
 	for _, n := range names[min(1, len(names)):] {
 		d.id(n)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"time"
+	"unsafe"
 )
 
 // Format is the framing of an ingest body.
@@ -71,8 +72,9 @@ var (
 
 // Decoder decodes ingest bodies. It keeps buffers and an intern table between
 // calls, so that decoding allocates nothing in steady state except the id
-// strings; what it keeps between calls is bounded (a few MiB at most) and
-// holds no reference to a body. A Decoder is not safe for
+// strings, and not those either with [Decoder.BorrowIDs]; what it keeps
+// between calls is bounded (a few MiB at most) and holds no reference to a
+// body. A Decoder is not safe for
 // concurrent use; keep one per goroutine or in a sync.Pool.
 type Decoder struct {
 	limits Limits
@@ -95,6 +97,8 @@ type Decoder struct {
 	seenBuilt  bool       // seen holds the feature names of this record
 	seen       map[string]struct{}
 	seenScores map[string]struct{} // classes of a record with many
+
+	borrowIDs bool // ids alias the body; see BorrowIDs
 
 	// Per-call state.
 	labels       bool // decoding labels, not predictions
@@ -145,6 +149,28 @@ func (d *Decoder) init() {
 	d.seenScores = make(map[string]struct{})
 }
 
+// BorrowIDs sets whether the ids of records (Prediction.ID, Label.ID) alias
+// the body instead of being copied, so that decoding allocates nothing per
+// record. A borrowed id is valid only while the body's bytes are unchanged:
+// fn must copy it (strings.Clone) to keep it past the body's reuse. An id
+// with escapes is still a copy. Off by default: other fields are never
+// borrowed.
+func (d *Decoder) BorrowIDs(on bool) { d.borrowIDs = on }
+
+// idString returns the id raw as a string: borrowed from the body when
+// BorrowIDs is on and raw lies in it (no escapes), else a copy.
+func (d *Decoder) idString(raw []byte) string {
+	if !d.borrowIDs || len(raw) == 0 {
+		return string(raw)
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(d.body)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(raw)))
+	if p < start || p+uintptr(len(raw)) > start+uintptr(len(d.body)) {
+		return string(raw) // unescaped into d.scratch, which the next string reuses
+	}
+	return unsafe.String(unsafe.SliceData(raw), len(raw))
+}
+
 // Limits returns the limits in effect, defaults filled in.
 func (d *Decoder) Limits() Limits {
 	if d.strs == nil {
@@ -156,7 +182,7 @@ func (d *Decoder) Limits() Limits {
 // Predictions decodes body as predictions. For every valid record it calls
 // fn(index, p); p and its slices are reused after fn returns, so fn copies
 // what it keeps (strings may be kept: they are immutable, and interned ones
-// are shared).
+// are shared; but not an id borrowed from the body, see [Decoder.BorrowIDs]).
 //
 // Invalid records are returned as RecordErrors, every one, in order.
 // records counts all records (accepted + rejected). err is non-nil only when
@@ -620,7 +646,7 @@ func (d *Decoder) field(f, i, depth int) int {
 		if kind != tokString && kind != tokNumber {
 			d.wrongType("id", kind, "a string or number")
 		} else if d.checkLen("id", raw) {
-			d.id = string(raw)
+			d.id = d.idString(raw)
 		}
 	case fTimestamp:
 		var msg string

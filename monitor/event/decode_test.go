@@ -938,3 +938,70 @@ func TestLargeJSONArray(t *testing.T) {
 	require.Zero(t, cap(d.heldFeatures), "large buffers are not kept")
 	require.Zero(t, cap(d.heldPreds))
 }
+
+func TestBorrowIDs(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		format Format
+		labels bool
+		rec    string
+		id     string
+		borrow bool // the id aliases the body
+	}{
+		{"string id", NDJSON, false, `{"model":"m","id":"req-1","features":{}}`, "req-1", true},
+		{"number id", NDJSON, false, `{"model":"m","id":1.50,"features":{}}`, "1.50", true},
+		{"escaped id is copied", NDJSON, false, `{"model":"m","id":"a\"b","features":{"x":"esc\u0041ped"}}`, `a"b`, false},
+		{"JSON array, held to the end", JSON, false, `[{"model":"m","id":"req-2","features":{"x":"a\nb"}}]`, "req-2", true},
+		{"label", NDJSON, true, `{"model":"m","id":"req-3","label":1}`, "req-3", true},
+		{"no id", NDJSON, true, `{"model":"m","label":1}`, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDecoder(Limits{})
+			d.BorrowIDs(true)
+			body := []byte(tc.rec)
+			var id string
+			var n int
+			var errs []RecordError
+			var err error
+			if tc.labels {
+				n, errs, err = d.Labels(body, tc.format, "", func(_ int, l *Label) { id = l.ID })
+			} else {
+				n, errs, err = d.Predictions(body, tc.format, "", func(_ int, p *Prediction) { id = p.ID })
+			}
+			require.NoError(t, err)
+			if tc.id == "" {
+				require.Len(t, errs, 1) // a label needs an id
+				return
+			}
+			require.Empty(t, errs)
+			require.Equal(t, 1, n)
+			require.Equal(t, tc.id, id)
+			p := uintptr(unsafe.Pointer(unsafe.StringData(id)))
+			start := uintptr(unsafe.Pointer(&body[0]))
+			require.Equal(t, tc.borrow, p >= start && p < start+uintptr(len(body)), "borrowed from the body")
+		})
+	}
+}
+
+// TestBorrowIDsAllocatesNothing: with borrowed ids, decoding a batch of distinct ids
+// allocates nothing per record once the decoder is warm; without, one string per record.
+func TestBorrowIDsAllocatesNothing(t *testing.T) {
+	body := benchBody(NDJSON, false)
+	for _, tc := range []struct {
+		borrow bool
+		max    float64 // allocations per record
+	}{{true, 0.01}, {false, 1.1}} {
+		t.Run(strconv.FormatBool(tc.borrow), func(t *testing.T) {
+			d := NewDecoder(Limits{})
+			d.BorrowIDs(tc.borrow)
+			var n int
+			fn := func(_ int, p *Prediction) { n += len(p.ID) }
+			_, _, _ = d.Predictions(body, NDJSON, "", fn)
+			per := testing.AllocsPerRun(10, func() { _, _, _ = d.Predictions(body, NDJSON, "", fn) }) / benchEvents
+			require.LessOrEqual(t, per, tc.max)
+			if !tc.borrow {
+				require.GreaterOrEqual(t, per, 0.99, "copied ids are one string each")
+			}
+		})
+	}
+}

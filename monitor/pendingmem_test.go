@@ -1,0 +1,61 @@
+package monitor
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// pendingIDForms are id shapes clients send: a short counter ("req-1234567", 11 bytes)
+// and a UUID (36 bytes).
+var pendingIDForms = []struct {
+	name string
+	id   func(buf []byte, i int) []byte
+}{
+	{"id=11B", func(buf []byte, i int) []byte { return fmt.Appendf(buf[:0], "req-%07d", i) }},
+	{"id=36B", func(buf []byte, i int) []byte {
+		return fmt.Appendf(buf[:0], "%08x-%04x-4%03x-8%03x-%012x", i, i&0xffff, i&0xfff, (i>>12)&0xfff, uint64(i)*0x9e3779b97f4a7c15>>16)
+	}},
+}
+
+// pendingBytesPerEntry fills a pending set of capacity n with n records of distinct ids
+// (each id made into a string from a reused buffer, as the decoder hands it over) and
+// returns the heap it holds per record: nodes, index, id bytes and slack, after GC.
+func pendingBytesPerEntry[T any](n int, id func([]byte, int) []byte, v T) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := newPendingSet[T](n)
+	var buf []byte
+	for i := range n {
+		buf = id(buf, i)
+		s.add(string(buf), int64(i), v)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(s)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / float64(n)
+}
+
+// BenchmarkPendingMemory reports the heap a pending set holds per waiting record
+// (B/entry) at the default labels.max_pending of 100,000: a prediction waiting for its
+// label (pendingPred) and a label waiting for its prediction (pendingLabel).
+func BenchmarkPendingMemory(b *testing.B) {
+	const n = DefaultMaxPendingLabels
+	for _, f := range pendingIDForms {
+		b.Run("pred/"+f.name, func(b *testing.B) {
+			var per float64
+			for b.Loop() {
+				per = pendingBytesPerEntry(n, f.id, pendingPred{})
+			}
+			b.ReportMetric(per, "B/entry")
+		})
+		b.Run("label/"+f.name, func(b *testing.B) {
+			var per float64
+			for b.Loop() {
+				per = pendingBytesPerEntry(n, f.id, pendingLabel{})
+			}
+			b.ReportMetric(per, "B/entry")
+		})
+	}
+}
