@@ -4,6 +4,8 @@
 # prints vigil's RSS (VmRSS) every STEP seconds. See docs/performance.md.
 #
 #   bench/soak.sh [MODELS] [FEATURES] [DURATION] [STEP]
+#
+# HEAP=FILE also saves a heap profile (/debug/pprof/heap) taken just before the load ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,7 +20,7 @@ flags=(--model soak --models "$models" --features "$features" --categorical 2 --
 go build -o "$work/vigil" ./cmd/vigil
 "$work/vigil" loadgen "${flags[@]}" --print-config |
 	sed "s#evaluation_interval: 10s#evaluation_interval: ${EVAL:-10s}, storage_path: $work/data#" >"$work/soak.yaml"
-"$work/vigil" run --config.file "$work/soak.yaml" --web.listen-address "127.0.0.1:$port" 2>"$work/vigil.log" &
+"$work/vigil" run --config.file "$work/soak.yaml" --web.listen-address "127.0.0.1:$port" --web.enable-pprof 2>"$work/vigil.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
@@ -35,6 +37,9 @@ while kill -0 $lg 2>/dev/null; do
 	sleep "$step"
 	t=$((t + step))
 	kill -0 $lg 2>/dev/null && echo "t=${t}s rss=$(rss)MiB cpu=$(cpu)s"
+	if [ -n "${HEAP:-}" ] && kill -0 $lg 2>/dev/null; then
+		curl -sf -o "$HEAP" "http://127.0.0.1:$port/debug/pprof/heap"
+	fi
 done
 wait $lg || true
 echo "end rss=$(rss)MiB cpu=$(cpu)s"

@@ -53,10 +53,13 @@ const (
 	DefaultWindowSize         = 10000
 	DefaultLabelTTL           = 72 * time.Hour
 	DefaultMaxPendingLabels   = 100000
-	DefaultMaxSegments        = 20
-	DefaultMaxVersions        = 5
-	DefaultMaxClasses         = 32
-	DefaultMaxDurationSamples = 1000000
+	// DefaultMaxPendingLabelsTotal is global.max_pending_labels: about 120 MB of
+	// predictions waiting for their labels across all models.
+	DefaultMaxPendingLabelsTotal = 1000000
+	DefaultMaxSegments           = 20
+	DefaultMaxVersions           = 5
+	DefaultMaxClasses            = 32
+	DefaultMaxDurationSamples    = 1000000
 )
 
 // Config is the root of vigil's configuration file.
@@ -96,6 +99,10 @@ type GlobalConfig struct {
 	StoragePath        string   `yaml:"storage_path"`
 	// WAL keeps accepted events across a crash (see WALConfig).
 	WAL WALConfig `yaml:"wal"`
+	// MaxPendingLabels bounds the label join of the whole daemon: each model that does
+	// not set labels.max_pending may keep min(100000, this / number of models)
+	// predictions (and as many labels) waiting, so adding models does not add memory.
+	MaxPendingLabels int `yaml:"max_pending_labels"`
 }
 
 // WALConfig is the write-ahead log of accepted events under storage_path/wal, with a
@@ -432,7 +439,8 @@ func DefaultConfig() Config {
 	return Config{
 		Global: GlobalConfig{
 			EvaluationInterval: Duration(DefaultEvaluationInterval), StoragePath: "data/",
-			WAL: WALConfig{Enabled: true, Fsync: false, SnapshotInterval: Duration(DefaultSnapshotInterval), MaxLogBytes: DefaultMaxLogBytes},
+			WAL:              WALConfig{Enabled: true, Fsync: false, SnapshotInterval: Duration(DefaultSnapshotInterval), MaxLogBytes: DefaultMaxLogBytes},
+			MaxPendingLabels: DefaultMaxPendingLabelsTotal,
 		},
 		Ingest: IngestConfig{
 			MaxBodyBytes:        DefaultMaxBodyBytes,
@@ -456,7 +464,7 @@ func (m *ModelConfig) UnmarshalYAML(unmarshal func(any) error) error {
 		MaxSegments: DefaultMaxSegments,
 		MaxVersions: DefaultMaxVersions,
 		MaxClasses:  DefaultMaxClasses,
-		Labels:      LabelsConfig{TTL: Duration(DefaultLabelTTL), MaxPending: DefaultMaxPendingLabels},
+		Labels:      LabelsConfig{TTL: Duration(DefaultLabelTTL)}, // MaxPending: a share of global.max_pending_labels
 		Drift: DriftConfig{
 			Alpha: 0.05, Correction: "benjamini_hochberg", Share: 0.5,
 			MinSamples: 30, LargeSample: 1000, Chunks: 10,
@@ -544,6 +552,9 @@ func (c *Config) validate() error {
 	if c.Global.EvaluationInterval <= 0 {
 		return fieldErr("global.evaluation_interval", "must be positive")
 	}
+	if c.Global.MaxPendingLabels <= 0 {
+		return fieldErr("global.max_pending_labels", "must be positive")
+	}
 	in := &c.Ingest
 	switch {
 	case in.MaxBodyBytes <= 0:
@@ -581,6 +592,12 @@ func (c *Config) validate() error {
 		}
 		seen[m.Name] = true
 	}
+	share := c.pendingLabelShare()
+	for i := range c.Models {
+		if c.Models[i].Labels.MaxPending == 0 {
+			c.Models[i].Labels.MaxPending = share
+		}
+	}
 	if c.CloudEvents != nil {
 		if err := c.CloudEvents.Validate("cloudevents"); err != nil {
 			return err
@@ -613,6 +630,12 @@ func (c *Config) validate() error {
 	}
 	c.compiled = compiled
 	return c.validateAlerting()
+}
+
+// pendingLabelShare is labels.max_pending of a model that does not set it: an equal share
+// of global.max_pending_labels, at most DefaultMaxPendingLabels and at least 1.
+func (c *Config) pendingLabelShare() int {
+	return max(1, min(DefaultMaxPendingLabels, c.Global.MaxPendingLabels/max(1, len(c.Models))))
 }
 
 // loadedProfile is a model's reference profile and the digest of its file, so a reload
@@ -791,8 +814,8 @@ func (m *ModelConfig) validate(at string) error {
 	if m.Labels.TTL <= 0 {
 		return fieldErr(at+".labels.ttl", "must be positive")
 	}
-	if m.Labels.MaxPending <= 0 {
-		return fieldErr(at+".labels.max_pending", "must be positive")
+	if m.Labels.MaxPending < 0 {
+		return fieldErr(at+".labels.max_pending", "must be positive, or unset for a share of global.max_pending_labels")
 	}
 	if c := m.Canary; c != nil {
 		if err := c.validate(at + ".canary"); err != nil {

@@ -109,7 +109,7 @@ func (d *durable) loadSnapshot(cfg *Config, st *engineState) (int, error) {
 		case ms == nil:
 			d.logger.Info("the snapshot has a model the config no longer declares; its state is dropped", "model", s.Model)
 			continue
-		case !restorableFormat(s.Format) || s.Fingerprint != modelFingerprint(ms.cfg, ms.profile):
+		case !restorableFormat(s.Format) || !fingerprintMatches(s.Fingerprint, ms.cfg, ms.profile):
 			d.logger.Warn("model config changed since the snapshot; its windows start from the write-ahead log alone", "model", s.Model)
 			continue
 		}

@@ -75,6 +75,7 @@ type modelState struct {
 
 	pendPred  *pendingSet[pendingPred]
 	pendLabel *pendingSet[pendingLabel]
+	labelTTL  time.Duration // labels.ttl, which a reload changes in place (setLabels)
 	canary    *canaryState // nil without canary: in the config
 	// joinedLabels keeps, with canary: set, the labels already joined with a prediction,
 	// until labels.ttl: a shadow or canary prediction of the same request that comes later
@@ -196,6 +197,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 	if m.stream != nil && lp != nil {
 		m.startStreamFromProfile(lp)
 	}
+	m.labelTTL = time.Duration(cfg.Labels.TTL)
 	m.pendPred = newPendingSet[pendingPred](cfg.Labels.MaxPending)
 	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
 	if cfg.Canary != nil {
@@ -487,11 +489,30 @@ func lagSeconds(predTime, labelTime int64) float64 {
 	return max(0, float64(labelTime-predTime)/1e9)
 }
 
-// expire drops predictions and labels that waited longer than the TTL before ts.
-func (m *modelState) expire(ts time.Time) {
-	cutoff := ts.Add(-time.Duration(m.cfg.Labels.TTL)).UnixNano()
+// setLabels applies a reloaded labels config without touching the windows. A smaller
+// max_pending drops the oldest waiting records, counted as capacity evictions as when
+// the set fills, and gives back the memory of the larger set; a new ttl applies from
+// the next expiry.
+func (m *modelState) setLabels(l LabelsConfig) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.labelTTL = time.Duration(l.TTL)
+	if n := m.pendPred.setMax(l.MaxPending); n > 0 {
+		m.metrics.evictedPredCapacity.Add(float64(n))
+	}
+	if n := m.pendLabel.setMax(l.MaxPending); n > 0 {
+		m.metrics.evictedLabelCapacity.Add(float64(n))
+	}
+	if m.joinedLabels != nil {
+		m.joinedLabels.setMax(l.MaxPending)
+	}
+}
+
+// expire drops predictions and labels that waited longer than the TTL before ts.
+func (m *modelState) expire(ts time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cutoff := ts.Add(-m.labelTTL).UnixNano()
 	if n := m.pendPred.expire(cutoff, func(*pendingPred) {}); n > 0 {
 		m.metrics.evictedPredTTL.Add(float64(n))
 	}

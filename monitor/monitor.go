@@ -246,7 +246,9 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 	for _, mc := range cfg.Models {
 		lp := cfg.profiles[mc.Name]
 		if old != nil {
-			if prev, ok := old.models[mc.Name]; ok && reflect.DeepEqual(prev.cfg, mc) && sameProfile(prev.profile, lp) {
+			if prev, ok := old.models[mc.Name]; ok && sameWindows(prev.cfg, mc) && sameProfile(prev.profile, lp) {
+				// Always: prev.cfg keeps the labels the state was made with.
+				prev.setLabels(mc.Labels)
 				st.models[mc.Name] = prev
 				continue
 			}
@@ -270,6 +272,15 @@ func modelNames(cfg *Config) []string {
 		out[i] = mc.Name
 	}
 	return out
+}
+
+// sameWindows reports whether a model's state made under config a can go on under b:
+// they differ at most in labels, which setLabels changes in place. Models that take a
+// share of global.max_pending_labels get a new labels.max_pending whenever models are
+// added or removed, and that must not empty the others' windows.
+func sameWindows(a, b ModelConfig) bool {
+	a.Labels, b.Labels = LabelsConfig{}, LabelsConfig{}
+	return reflect.DeepEqual(a, b)
 }
 
 func sameProfile(a, b *loadedProfile) bool {

@@ -67,6 +67,28 @@ func newPendingSet[T any](maxLen int) *pendingSet[T] {
 	}
 }
 
+// setMax changes the set's capacity and returns how many records, the oldest, it
+// evicted to fit. A set that shrinks is rebuilt at its new size, so the memory of the
+// larger one is given back.
+func (s *pendingSet[T]) setMax(maxLen int) int {
+	if maxLen >= s.max {
+		s.max = maxLen
+		return 0
+	}
+	k := 0
+	for s.n > maxLen {
+		s.remove(s.head)
+		k++
+	}
+	small := &pendingSet[T]{max: maxLen, free: -1, head: -1, tail: -1, maxIDs: s.maxIDs, hash: s.hash}
+	for i := s.head; i >= 0; i = s.nodes[i].next {
+		nd := &s.nodes[i]
+		small.add(string(s.idOf(i)), nd.time, nd.val)
+	}
+	*s = *small
+	return k
+}
+
 // Len is the number of records waiting.
 func (s *pendingSet[T]) Len() int { return s.n }
 

@@ -115,8 +115,24 @@ type paneSnap struct {
 	PredCat    []byte
 }
 
-// modelFingerprint identifies a model's config and reference profile.
+// modelFingerprint identifies a model's config and reference profile, leaving out
+// labels: a snapshot restores under new labels settings as a reload keeps the state
+// (sameWindows), with the pending records fitted to the new capacity.
 func modelFingerprint(cfg ModelConfig, lp *loadedProfile) string {
+	cfg.Labels = LabelsConfig{}
+	return fingerprint(cfg, lp)
+}
+
+// legacyFingerprint is the fingerprint of snapshots written before labels were left out.
+func legacyFingerprint(cfg ModelConfig, lp *loadedProfile) string { return fingerprint(cfg, lp) }
+
+// fingerprintMatches reports whether a snapshot's fingerprint is that of the model's
+// config: today's, or the one before labels were left out.
+func fingerprintMatches(fp string, cfg ModelConfig, lp *loadedProfile) bool {
+	return fp == modelFingerprint(cfg, lp) || fp == legacyFingerprint(cfg, lp)
+}
+
+func fingerprint(cfg ModelConfig, lp *loadedProfile) string {
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		panic(fmt.Sprintf("model config does not encode: %v", err)) // plain data: cannot happen
