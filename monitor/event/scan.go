@@ -88,7 +88,13 @@ func (d *Decoder) unexpected(i int, context string) int {
 // badEscape reports the escape sequence d.buf[start:end] (from its backslash), worded as
 // encoding/json words it since Go 1.27; the offset is that of its last byte.
 func (d *Decoder) badEscape(start, end int) int {
-	return d.syntax(end-1, "invalid escape sequence `"+string(d.buf[start:end])+"` in string")
+	seq := string(d.buf[start:end])
+	if strconv.CanBackquote(seq) {
+		seq = "`" + seq + "`"
+	} else {
+		seq = strconv.Quote(seq) // as encoding/json does: a byte that is not UTF-8 shows as \xff
+	}
+	return d.syntax(end-1, "invalid escape sequence "+seq+" in string")
 }
 
 func quoteChar(c byte) string {
@@ -216,8 +222,8 @@ func (d *Decoder) strSlow(i, j int) ([]byte, int) {
 				}
 				out = utf8.AppendRune(out, r)
 			default:
-				_, n := utf8.DecodeRune(b[j+1:])
-				return nil, d.badEscape(j, j+1+n)
+				// One byte, as encoding/json shows it, even when it starts a longer character.
+				return nil, d.badEscape(j, j+2)
 			}
 			start = j
 		case c < 0x20:
