@@ -74,9 +74,11 @@ type modelState struct {
 	pairs  *pairWindow // joined prediction-label pairs
 
 	pendPred  *pendingSet[pendingPred]
+	probs     probSlab  // class probabilities of the waiting multiclass predictions
+	probBuf   []float64 // scratch: the class probabilities of the prediction being applied
 	pendLabel *pendingSet[pendingLabel]
 	labelTTL  time.Duration // labels.ttl, which a reload changes in place (setLabels)
-	canary    *canaryState // nil without canary: in the config
+	canary    *canaryState  // nil without canary: in the config
 	// joinedLabels keeps, with canary: set, the labels already joined with a prediction,
 	// until labels.ttl: a shadow or canary prediction of the same request that comes later
 	// joins them too. Not counted as pending; their expiry loses nothing.
@@ -103,13 +105,14 @@ type eventLog interface {
 	Append(record []byte) (lsn uint64)
 }
 
-// pendingPred is what a prediction must keep until its label arrives.
+// pendingPred is what a prediction must keep until its label arrives: 40 bytes and no
+// pointer, so the pending set's nodes are never scanned by the garbage collector.
 type pendingPred struct {
-	version uint32
-	seg     [maxSegmentFeatures]uint32
 	pred    float64
 	score   float64
-	probs   []float64 // multiclass only
+	version uint32
+	seg     [maxSegmentFeatures]uint32
+	probs   int32 // multiclass: the row of its class probabilities in modelState.probs; 0 none
 }
 
 // pendingLabel is a label that arrived before its prediction.
@@ -191,6 +194,7 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 		probs = cfg.MaxClasses + 1
 	}
 	m.pairs = newPairWindow(pairCap, len(m.segFeat), probs)
+	m.probs.width = probs
 	if lp != nil {
 		m.mapProfileCategories(lp)
 	}
@@ -270,7 +274,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 	}
 	var probs []float64
 	if len(p.Scores) > 0 {
-		probs = make([]float64, m.cfg.MaxClasses+1)
+		m.probBuf = slices.Grow(m.probBuf[:0], m.cfg.MaxClasses+1)[:m.cfg.MaxClasses+1]
+		probs = m.probBuf
+		clear(probs)
 		best, bestP := uint32(0), -1.0
 		for _, cs := range p.Scores {
 			id := m.classes.id(cs.Class)
@@ -381,9 +387,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 	if p.ID == "" || math.IsNaN(pred) {
 		return nil // drift and data quality only: nothing to join a label with
 	}
-	pp := pendingPred{version: version, seg: seg, pred: pred, score: score, probs: probs}
+	pp := pendingPred{version: version, seg: seg, pred: pred, score: score}
 	joined := m.pendLabel.take(p.ID, func(lt int64, l *pendingLabel) {
-		m.pairs.push(t, &pp, l.y, lagSeconds(t, lt))
+		m.pairs.push(t, &pp, probs, l.y, lagSeconds(t, lt))
 		if m.joinedLabels != nil {
 			m.joinedLabels.add(p.ID, lt, *l)
 		}
@@ -391,11 +397,15 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 	if joined == 0 && m.joinedLabels != nil {
 		// The label came first and joined another version's prediction of this request.
 		joined = m.joinedLabels.eachOf(p.ID, func(lt int64, l *pendingLabel) {
-			m.pairs.push(t, &pp, l.y, lagSeconds(t, lt))
+			m.pairs.push(t, &pp, probs, l.y, lagSeconds(t, lt))
 		})
 	}
 	if joined == 0 {
-		if _, evicted := m.pendPred.add(p.ID, t, pp); evicted {
+		if probs != nil {
+			pp.probs = m.probs.put(probs)
+		}
+		if old, evicted := m.pendPred.add(p.ID, t, pp); evicted {
+			m.probs.release(old.probs)
 			m.metrics.evictedPredCapacity.Inc()
 		}
 	}
@@ -475,7 +485,8 @@ func (m *modelState) addLabel(l *event.Label, arrival time.Time) (rej *rejection
 		}()
 	}
 	joined := m.pendPred.take(l.ID, func(pt int64, pp *pendingPred) {
-		m.pairs.push(pt, pp, y, lagSeconds(pt, t))
+		m.pairs.push(pt, pp, m.probs.get(pp.probs), y, lagSeconds(pt, t))
+		m.probs.release(pp.probs)
 	})
 	if joined == 0 {
 		if _, evicted := m.pendLabel.add(l.ID, t, pendingLabel{y: y}); evicted {
@@ -497,23 +508,35 @@ func (m *modelState) setLabels(l LabelsConfig) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.labelTTL = time.Duration(l.TTL)
-	if n := m.pendPred.setMax(l.MaxPending); n > 0 {
+	if n := m.pendPred.setMax(l.MaxPending, m.releaseProbs); n > 0 {
 		m.metrics.evictedPredCapacity.Add(float64(n))
+		if m.probs.width > 0 {
+			// Give back the rows of the larger set too.
+			old := m.probs
+			m.probs = probSlab{width: old.width}
+			m.pendPred.each(func(_ string, _ int64, v *pendingPred) {
+				v.probs = m.probs.put(old.get(v.probs))
+			})
+		}
 	}
-	if n := m.pendLabel.setMax(l.MaxPending); n > 0 {
+	if n := m.pendLabel.setMax(l.MaxPending, nil); n > 0 {
 		m.metrics.evictedLabelCapacity.Add(float64(n))
 	}
 	if m.joinedLabels != nil {
-		m.joinedLabels.setMax(l.MaxPending)
+		m.joinedLabels.setMax(l.MaxPending, nil)
 	}
 }
+
+// releaseProbs gives back the class probabilities of a prediction that leaves the
+// pending set unjoined. The caller holds m.mu.
+func (m *modelState) releaseProbs(v *pendingPred) { m.probs.release(v.probs) }
 
 // expire drops predictions and labels that waited longer than the TTL before ts.
 func (m *modelState) expire(ts time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cutoff := ts.Add(-m.labelTTL).UnixNano()
-	if n := m.pendPred.expire(cutoff, func(*pendingPred) {}); n > 0 {
+	if n := m.pendPred.expire(cutoff, m.releaseProbs); n > 0 {
 		m.metrics.evictedPredTTL.Add(float64(n))
 	}
 	if n := m.pendLabel.expire(cutoff, func(*pendingLabel) {}); n > 0 {

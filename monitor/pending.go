@@ -68,15 +68,18 @@ func newPendingSet[T any](maxLen int) *pendingSet[T] {
 }
 
 // setMax changes the set's capacity and returns how many records, the oldest, it
-// evicted to fit. A set that shrinks is rebuilt at its new size, so the memory of the
-// larger one is given back.
-func (s *pendingSet[T]) setMax(maxLen int) int {
+// evicted to fit, calling drop (when not nil) for each. A set that shrinks is rebuilt
+// at its new size, so the memory of the larger one is given back.
+func (s *pendingSet[T]) setMax(maxLen int, drop func(v *T)) int {
 	if maxLen >= s.max {
 		s.max = maxLen
 		return 0
 	}
 	k := 0
 	for s.n > maxLen {
+		if drop != nil {
+			drop(&s.nodes[s.head].val)
+		}
 		s.remove(s.head)
 		k++
 	}

@@ -124,10 +124,14 @@ func TestPendingSetSetMax(t *testing.T) {
 	for i := range 8 {
 		s.add(fmt.Sprint("id-", i%6), int64(i), i) // ids 0 and 1 twice
 	}
-	require.Equal(t, 0, s.setMax(16), "growing drops nothing")
+	var dropped []int
+	drop := func(v *int) { dropped = append(dropped, *v) }
+	require.Equal(t, 0, s.setMax(16, drop), "growing drops nothing")
+	require.Empty(t, dropped)
 	require.Equal(t, 8, s.Len())
 
-	require.Equal(t, 5, s.setMax(3))
+	require.Equal(t, 5, s.setMax(3, drop))
+	require.Equal(t, []int{0, 1, 2, 3, 4}, dropped, "the oldest are dropped, each handed to drop")
 	require.Equal(t, 3, s.Len())
 	require.LessOrEqual(t, cap(s.nodes), 3, "a shrunk set gives back its larger slab")
 	var got []string

@@ -277,7 +277,7 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 		s.SegDicts = append(s.SegDicts, slices.Clone(d.names))
 	}
 	m.pendPred.each(func(id string, t int64, v *pendingPred) {
-		s.PendPred = append(s.PendPred, pendPredSnap{ID: id, Time: t, Version: v.version, Seg: v.seg, Pred: v.pred, Score: v.score, Probs: v.probs})
+		s.PendPred = append(s.PendPred, pendPredSnap{ID: id, Time: t, Version: v.version, Seg: v.seg, Pred: v.pred, Score: v.score, Probs: slices.Clone(m.probs.get(v.probs))})
 	})
 	m.pendLabel.each(func(id string, t int64, v *pendingLabel) {
 		s.PendLabel = append(s.PendLabel, pendLabelSnap{ID: id, Time: t, Y: v.y})
@@ -378,7 +378,13 @@ func (m *modelState) restoreState(s *modelSnap) error {
 		return err
 	}
 	for _, p := range s.PendPred {
-		m.pendPred.add(p.ID, p.Time, pendingPred{version: p.Version, seg: p.Seg, pred: p.Pred, score: p.Score, probs: p.Probs})
+		pp := pendingPred{version: p.Version, seg: p.Seg, pred: p.Pred, score: p.Score}
+		if len(p.Probs) > 0 && m.probs.width > 0 {
+			pp.probs = m.probs.put(p.Probs)
+		}
+		if old, evicted := m.pendPred.add(p.ID, p.Time, pp); evicted {
+			m.probs.release(old.probs)
+		}
 	}
 	for _, l := range s.PendLabel {
 		m.pendLabel.add(l.ID, l.Time, pendingLabel{y: l.Y})

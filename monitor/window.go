@@ -139,7 +139,9 @@ func (w *pairWindow) grow(newCap int) {
 	}
 }
 
-func (w *pairWindow) push(t int64, p *pendingPred, y, lag float64) {
+// push adds a joined pair: the prediction p with its class probabilities probs
+// (multiclass; nil otherwise) and its label y.
+func (w *pairWindow) push(t int64, p *pendingPred, probs []float64, y, lag float64) {
 	slot, _ := w.r.next(w.grow)
 	w.time[slot], w.version[slot], w.y[slot], w.pred[slot], w.score[slot], w.lag[slot] = t, p.version, y, p.pred, p.score, lag
 	for i := range w.seg {
@@ -147,8 +149,8 @@ func (w *pairWindow) push(t int64, p *pendingPred, y, lag float64) {
 	}
 	if w.width > 0 {
 		row := w.probs[slot*w.width : (slot+1)*w.width]
-		if p.probs != nil {
-			copy(row, p.probs)
+		if probs != nil {
+			copy(row, probs)
 		} else {
 			clear(row)
 		}
