@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/prometheus/common/promslog"
 
 	"github.com/vigilml/vigil/monitor"
@@ -36,7 +37,7 @@ var (
 const usage = `vigil watches machine-learning models in production.
 
 Usage:
-  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--web.config.file FILE] [--log.level LEVEL] [--log.format FORMAT]
+  vigil run [--config.file FILE] [--web.listen-address ADDR] [--web.enable-pprof] [--web.config.file FILE] [--auto-gomemlimit=false] [--auto-gomemlimit.ratio R] [--log.level LEVEL] [--log.format FORMAT]
   vigil check config FILE
   vigil check rules FILE
   vigil test rules FILE
@@ -143,11 +144,17 @@ func runDaemon(args []string, stderr io.Writer) int {
 	listen := fs.String("web.listen-address", monitor.DefaultListenAddress, "address of the HTTP API and /metrics")
 	external := fs.String("web.external-url", "", "the URL vigil is reached at, for links in notifications (default http://localhost<listen address>)")
 	enablePprof := fs.Bool("web.enable-pprof", false, "serve Go's profiler at /debug/pprof/ (CPU, heap, mutex, goroutine profiles)")
+	autoMemLimit := fs.Bool("auto-gomemlimit", true, "set GOMEMLIMIT to a share of the container's memory limit (cgroup), unless GOMEMLIMIT is set")
+	memLimitRatio := fs.Float64("auto-gomemlimit.ratio", 0.9, "the share of the container's memory limit GOMEMLIMIT is set to, in (0, 1]")
 	webConfig := fs.String("web.config.file", "", "Prometheus web config (exporter-toolkit) for TLS: tls_server_config with cert_file and key_file, re-read on each handshake")
 	logCfg := &promslog.Config{Level: promslog.NewLevel(), Format: promslog.NewFormat()}
 	fs.Var(logCfg.Level, "log.level", "log level: debug, info, warn, error")
 	fs.Var(logCfg.Format, "log.format", "log format: logfmt, json")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := checkMemLimitRatio(*memLimitRatio); err != nil {
+		fmt.Fprintln(stderr, "vigil run:", err)
 		return 2
 	}
 	logCfg.Writer = stderr
@@ -164,6 +171,9 @@ func runDaemon(args []string, stderr io.Writer) int {
 	defer signal.Stop(hup)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *autoMemLimit {
+		setMemoryLimit(ctx, memlimit.FromCgroup, *memLimitRatio, logger)
+	}
 	m, err := monitor.New(monitor.Options{
 		ConfigFile:    *configFile,
 		ListenAddress: *listen,

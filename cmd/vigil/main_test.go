@@ -185,7 +185,17 @@ func (b *syncBuffer) next() ([]string, bool) {
 // startProcess runs vigil on cfgPath and 127.0.0.1:0, with extra flags for `vigil run`.
 func startProcess(t *testing.T, cfgPath string, extra ...string) *daemon {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"run", "--config.file", cfgPath, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"}, extra...)...)
+	return startCmd(t, exec.Command(os.Args[0], runArgs(cfgPath, extra...)...))
+}
+
+// runArgs are the arguments of vigil run on cfgPath, listening on a free port.
+func runArgs(cfgPath string, extra ...string) []string {
+	return append([]string{"run", "--config.file", cfgPath, "--web.listen-address", "127.0.0.1:0", "--log.level", "debug"}, extra...)
+}
+
+// startCmd starts cmd, a vigil run (possibly through a wrapper), and waits until it listens.
+func startCmd(t *testing.T, cmd *exec.Cmd) *daemon {
+	t.Helper()
 	cmd.Env = append(os.Environ(), "VIGIL_TEST_MAIN=1")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
