@@ -97,6 +97,10 @@ func (s *Spec) ModelNames() []string {
 func numName(i int) string { return fmt.Sprintf("n%02d", i) }
 func catName(i int) string { return fmt.Sprintf("c%02d", i) }
 
+// monitorMaxPendingDefault is the most labels.max_pending a model takes by default
+// (monitor.DefaultMaxPendingLabels; loadgen does not import the daemon).
+const monitorMaxPendingDefault = 100000
+
 // Config is a vigil config (YAML) that declares the model s describes, so that every
 // event Run sends is accepted.
 func (s *Spec) Config() string {
@@ -120,7 +124,13 @@ func (s *Spec) Config() string {
 		}
 		fmt.Fprintf(&b, "    window: {size: %d, mode: %s}\n", size, mode)
 		fmt.Fprintf(&b, "    reference: {window: first, size: %d}\n", size)
-		fmt.Fprintf(&b, "    labels: {ttl: 1h, max_pending: %d}\n", max(size, 100000))
+		if size > monitorMaxPendingDefault {
+			// Room for a window of labels; below that the model takes its share of
+			// global.max_pending_labels, as a user's config would.
+			fmt.Fprintf(&b, "    labels: {ttl: 1h, max_pending: %d}\n", size)
+		} else {
+			b.WriteString("    labels: {ttl: 1h}\n")
+		}
 		if s.Features == 0 {
 			b.WriteString("    features: []\n")
 		} else {
