@@ -63,8 +63,10 @@ func TestHealthcheck(t *testing.T) {
 
 // TestHealthcheckAgainstDaemon asks a real vigil process, as the image's HEALTHCHECK does.
 func TestHealthcheckAgainstDaemon(t *testing.T) {
-	cfg := filepath.Join(t.TempDir(), "vigil.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte("models:\n  - {name: fraud, task: binary_classification}\n"), 0o600))
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vigil.yaml")
+	// State goes to the test's directory, never into the source tree.
+	require.NoError(t, os.WriteFile(cfg, []byte("global: {storage_path: "+filepath.Join(dir, "data")+"}\nmodels:\n  - {name: fraud, task: binary_classification}\n"), 0o600))
 	d := startProcess(t, cfg)
 	for _, path := range []string{"/healthz", "/-/healthy", "/readyz", "/-/ready"} {
 		var out, errb bytes.Buffer
