@@ -6,6 +6,10 @@
 #   bench/soak.sh [MODELS] [FEATURES] [DURATION] [STEP]
 #
 # HEAP=FILE also saves a heap profile (/debug/pprof/heap) taken just before the load ends.
+# GLOBAL='max_pending_labels: 500000' adds fields to the config's global section.
+# CGROUP_MEMORY=512M runs vigil in a cgroup v1 memory group of that limit (needs root), as
+# a container with limits.memory would: vigil sets GOMEMLIMIT from it, and the kernel's
+# OOM killer ends vigil if it goes past it (reported at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,10 +23,19 @@ flags=(--model soak --models "$models" --features "$features" --categorical 2 --
 
 go build -o "$work/vigil" ./cmd/vigil
 "$work/vigil" loadgen "${flags[@]}" --print-config |
-	sed "s#evaluation_interval: 10s#evaluation_interval: ${EVAL:-10s}, storage_path: $work/data#" >"$work/soak.yaml"
-"$work/vigil" run --config.file "$work/soak.yaml" --web.listen-address "127.0.0.1:$port" --web.enable-pprof 2>"$work/vigil.log" &
+	sed "s#evaluation_interval: 10s#evaluation_interval: ${EVAL:-10s}, storage_path: $work/data${GLOBAL:+, $GLOBAL}#" >"$work/soak.yaml"
+run=("$work/vigil" run --config.file "$work/soak.yaml" --web.listen-address "127.0.0.1:$port" --web.enable-pprof)
+cg=
+if [ -n "${CGROUP_MEMORY:-}" ]; then
+	cg=/sys/fs/cgroup/memory/vigil-soak-$$
+	mkdir "$cg"
+	echo "$CGROUP_MEMORY" >"$cg/memory.limit_in_bytes"
+	echo 0 >"$cg/memory.swappiness" 2>/dev/null || true
+	run=(sh -c 'echo $$ > "$0" && exec "$@"' "$cg/cgroup.procs" "${run[@]}")
+fi
+"${run[@]}" 2>"$work/vigil.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; [ -z "$cg" ] || rmdir "$cg"; rm -rf "$work"' EXIT
 for _ in $(seq 100); do
 	curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
 	sleep 0.1
@@ -36,11 +49,19 @@ t=0
 while kill -0 $lg 2>/dev/null; do
 	sleep "$step"
 	t=$((t + step))
-	kill -0 $lg 2>/dev/null && echo "t=${t}s rss=$(rss)MiB cpu=$(cpu)s"
+	kill -0 $lg 2>/dev/null && kill -0 $pid 2>/dev/null && echo "t=${t}s rss=$(rss)MiB cpu=$(cpu)s"
 	if [ -n "${HEAP:-}" ] && kill -0 $lg 2>/dev/null; then
 		curl -sf -o "$HEAP" "http://127.0.0.1:$port/debug/pprof/heap"
 	fi
 done
 wait $lg || true
-echo "end rss=$(rss)MiB cpu=$(cpu)s"
+if kill -0 $pid 2>/dev/null; then
+	echo "end rss=$(rss)MiB cpu=$(cpu)s"
+else
+	echo "vigil is gone:"; tail -3 "$work/vigil.log"
+fi
+if [ -n "$cg" ]; then
+	echo "cgroup $CGROUP_MEMORY: peak $(($(cat "$cg/memory.max_usage_in_bytes") >> 20))MiB, $(grep oom_kill "$cg/memory.oom_control" || echo 'oom_kill ?')"
+	grep GOMEMLIMIT "$work/vigil.log" | head -1
+fi
 cat "$work/report.txt"
