@@ -109,21 +109,31 @@ type Spec struct {
 }
 
 // Builder accumulates a profile row by row.
+//
+// A Builder is not safe for concurrent use, with one exception: different features may be
+// added to from different goroutines, provided that every numeric feature and a numeric
+// prediction are added to from one and the same goroutine. Those share the random source
+// of the reservoir samples, so the order of their values across features decides the
+// samples; the other features' values only need to arrive in row order.
 type Builder struct {
 	profile    Profile
 	sampleSize int
 	rng        *rand.Rand
-	acc        []accumulator
-	pred       *accumulator
+	// One allocation each, so that accumulators filled from different goroutines share
+	// no cache line.
+	acc  []*accumulator
+	pred *accumulator
 }
 
 type accumulator struct {
-	f        *Feature
-	n        int64 // values offered to the reservoir
-	mean     float64
-	m2       float64 // Welford
-	min, max float64
-	sample   []float64
+	f *Feature
+	// The counts, copied to f by Finish.
+	count, missing, mismatches int64
+	n                          int64 // values offered to the reservoir
+	mean                       float64
+	m2                         float64 // Welford
+	min, max                   float64
+	sample                     []float64
 	// categories: one hash per value, the counts in a slice
 	catIdx map[string]int32
 	cats   []string
@@ -143,10 +153,10 @@ func NewBuilder(model string, specs []Spec, predictionType Type, sampleSize int)
 		rng:        rand.New(rand.NewPCG(0x76696769, 0x6c)), // fixed: the same data gives the same profile
 	}
 	b.profile.Features = make([]Feature, len(specs))
-	b.acc = make([]accumulator, len(specs))
+	b.acc = make([]*accumulator, len(specs))
 	for i, s := range specs {
 		b.profile.Features[i] = newFeature(s.Name, s.Type)
-		b.acc[i].f = &b.profile.Features[i]
+		b.acc[i] = &accumulator{f: &b.profile.Features[i]}
 	}
 	if predictionType != "" {
 		f := newFeature("__prediction__", predictionType)
@@ -188,9 +198,9 @@ func (b *Builder) AddPredictionCategory(v string) {
 }
 
 func (a *accumulator) addMissing(mismatch bool) {
-	a.f.Missing++
+	a.missing++
 	if mismatch {
-		a.f.TypeMismatches++
+		a.mismatches++
 	}
 }
 
@@ -199,9 +209,8 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 		a.addMissing(false)
 		return
 	}
-	f := a.f
-	f.Count++
-	if f.Count == 1 {
+	a.count++
+	if a.count == 1 {
 		a.min, a.max = v, v
 	} else if v < a.min {
 		a.min = v
@@ -209,7 +218,7 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 		a.max = v
 	}
 	d := v - a.mean
-	a.mean += d / float64(f.Count)
+	a.mean += d / float64(a.count)
 	a.m2 += d * (v - a.mean)
 	// Algorithm R: the k-th value replaces a random slot with probability size/k.
 	a.n++
@@ -221,7 +230,7 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 }
 
 func (a *accumulator) addCategory(v string) {
-	a.f.Count++
+	a.count++
 	i, ok := a.catIdx[v]
 	if !ok {
 		if a.catIdx == nil {
@@ -247,10 +256,11 @@ func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *P
 	p.Source, p.CreatedAt = src, created.UTC()
 	all := slices.Clone(b.acc)
 	if b.pred != nil {
-		all = append(all, *b.pred)
+		all = append(all, b.pred)
 	}
 	for _, a := range all {
 		f := a.f
+		f.Count, f.Missing, f.TypeMismatches = a.count, a.missing, a.mismatches
 		for i, c := range a.cats {
 			f.Categories[c] = a.counts[i]
 		}
