@@ -40,7 +40,8 @@ type csvSource struct {
 	predType, labelType ColumnType
 
 	fields  [][]byte // of the current record; in br's buffer or scratch
-	scratch []byte   // the fields of a record read by cr
+	cats    catCache
+	scratch []byte // the fields of a record read by cr
 
 	// Records read ahead to infer types, returned before reading on.
 	sample []csvRecord
@@ -113,6 +114,7 @@ func openCSV(r *Reader, ra io.ReaderAt) (source, error) {
 	for k, c := range r.schema.Columns {
 		s.types[k] = c.Type
 	}
+	s.cats = make(catCache, len(r.schema.Columns))
 	return s, nil
 }
 
@@ -404,13 +406,20 @@ func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 			setNumber(f, x)
 			continue
 		}
-		if len(v) > r.limits.MaxStringLen || !utf8.Valid(v) {
-			setMissing(f)
-			r.mismatch(line, k, ReasonTypeMismatch, r.checkString(string(v)))
-			continue
+		// Categories repeat: the column's cache of recent ones holds most, checked
+		// already; the others are checked and interned, so that they cost a
+		// lookup and no allocation.
+		str, ok := s.cats.get(k, v)
+		if !ok {
+			if len(v) > r.limits.MaxStringLen || !utf8.Valid(v) {
+				setMissing(f)
+				r.mismatch(line, k, ReasonTypeMismatch, r.checkString(string(v)))
+				continue
+			}
+			str = r.strs.bytes(v)
+			s.cats.put(k, str)
 		}
-		// Categories repeat: interned, they cost a lookup and no allocation.
-		setStr(&f.Str, r.strs.bytes(v))
+		setStr(&f.Str, str)
 		f.Kind, f.Num = event.String, 0
 	}
 	return true
@@ -441,4 +450,40 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// catCacheBits sets the number of categories a column's cache holds: 1<<catCacheBits
+// (a 1 KiB table per column).
+const catCacheBits = 6
+
+// catCache holds, for each categorical column, the strings of its recent categories,
+// direct-mapped by a hash of a few bytes: cheaper than the interner's map for the few
+// categories a column usually has. It holds only values that are valid strings.
+type catCache [][1 << catCacheBits]string
+
+// get returns the cached string equal to category b of schema column k.
+func (c catCache) get(k int, b []byte) (string, bool) {
+	if v := c[k][shortHash(b)>>(32-catCacheBits)]; v == string(b) {
+		return v, true
+	}
+	return "", false
+}
+
+// put caches category v of schema column k, replacing any category in its slot.
+func (c catCache) put(k int, v string) {
+	c[k][shortHash(v)>>(32-catCacheBits)] = v
+}
+
+// shortHash mixes the length and the first and last two bytes of b, which tell
+// apart most categories of a column ("cat1", "cat12", "FR", "DE").
+func shortHash[T text](b T) uint32 {
+	h := uint32(len(b))
+	if n := len(b); n > 0 {
+		h = h*0x9E3779B1 ^ uint32(b[0])
+		h = h*0x9E3779B1 ^ uint32(b[n-1])
+		if n > 1 {
+			h = h*0x9E3779B1 ^ uint32(b[n-2])<<8 ^ uint32(b[1])<<16
+		}
+	}
+	return h * 0x9E3779B1
 }

@@ -138,6 +138,31 @@ type accumulator struct {
 	catIdx map[string]int32
 	cats   []string
 	counts []int64
+	// recent categories and their indexes, direct-mapped by a hash of a few bytes:
+	// cheaper than catIdx for the few categories a feature usually has
+	recent *[1 << recentBits]recentCategory
+}
+
+// recentBits sets the number of categories an accumulator's cache holds: 1<<recentBits.
+const recentBits = 6
+
+type recentCategory struct {
+	v string
+	i int32 // the index + 1; 0 for an empty slot
+}
+
+// shortHash mixes the length and the first and last two bytes of s, which tell apart
+// most categories of a feature ("cat1", "cat12", "FR", "DE").
+func shortHash(s string) uint32 {
+	h := uint32(len(s))
+	if n := len(s); n > 0 {
+		h = h*0x9E3779B1 ^ uint32(s[0])
+		h = h*0x9E3779B1 ^ uint32(s[n-1])
+		if n > 1 {
+			h = h*0x9E3779B1 ^ uint32(s[n-2])<<8 ^ uint32(s[1])<<16
+		}
+	}
+	return h * 0x9E3779B1
 }
 
 // NewBuilder starts a profile of model with the given features. sampleSize ≤ 0 means
@@ -231,6 +256,16 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 
 func (a *accumulator) addCategory(v string) {
 	a.count++
+	if a.recent == nil {
+		a.recent = new([1 << recentBits]recentCategory)
+	}
+	// A cached index is the one catIdx gives, or the index of OtherCategory for a
+	// value past MaxCategories, which stays there.
+	r := &a.recent[shortHash(v)>>(32-recentBits)]
+	if r.i > 0 && r.v == v {
+		a.counts[r.i-1]++
+		return
+	}
 	i, ok := a.catIdx[v]
 	if !ok {
 		if a.catIdx == nil {
@@ -246,6 +281,7 @@ func (a *accumulator) addCategory(v string) {
 			a.counts = append(a.counts, 0)
 		}
 	}
+	r.v, r.i = v, i+1
 	a.counts[i]++
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -162,4 +163,51 @@ func FuzzParse(f *testing.F) {
 			require.NotEmpty(t, f.Name)
 		}
 	})
+}
+
+// TestCategoryCounts: the counts equal a plain count of the values, whatever the cache
+// of recent categories holds: the empty category, categories whose hashes collide, and
+// categories past MaxCategories, counted under OtherCategory.
+func TestCategoryCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		distinct int
+	}{
+		{"few", 5},
+		{"more than the cache", 300},
+		{"more than MaxCategories", MaxCategories + 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(tc.distinct), 3))
+			// Categories alike in their first and last bytes collide in the cache.
+			names := []string{"", "a", "ab", "axxb", "ayyb", "azzb"}
+			for i := len(names); i < tc.distinct; i++ {
+				names = append(names, "c"+strconv.Itoa(i)+"x")
+			}
+			b := NewBuilder("m", []Spec{{"c", Categorical}}, Categorical, 0)
+			want := map[string]int64{}
+			var order []string
+			for range 200000 {
+				v := names[r.IntN(len(names))]
+				if r.IntN(4) == 0 {
+					v = names[r.IntN(min(6, len(names)))]
+				}
+				if _, ok := want[v]; !ok && len(order) < MaxCategories {
+					order = append(order, v)
+					want[v] = 0
+				}
+				if _, ok := want[v]; ok {
+					want[v]++
+				} else {
+					want[OtherCategory]++
+				}
+				b.AddCategory(0, v)
+				b.AddPredictionCategory(v)
+			}
+			p := b.Finish(Source{}, time.Unix(0, 0), nil)
+			require.Equal(t, want, p.Features[0].Categories)
+			require.Equal(t, want, p.Prediction.Categories)
+			require.Equal(t, int64(200000), p.Features[0].Count)
+		})
+	}
 }
