@@ -45,7 +45,8 @@ func BuildProfile(opts BaselineOptions) (*profile.Profile, error) {
 }
 
 // buildProfile is BuildProfile with the profile accumulated on up to workers goroutines,
-// besides the one reading the file. The profile is the same for any number.
+// besides the one reading the file. The profile is the same for any number, and the same
+// as with workers = 0: row by row on the caller's goroutine, the reference order.
 func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	logger := opts.Logger
 	if logger == nil {
@@ -113,7 +114,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	// its values in row order, and the numeric ones, which share the samples' random
 	// source, are in one group: the profile does not depend on the number of groups.
 	var adds []func([]event.Value, []baselinePrediction)
-	for _, g := range featureGroups(specs, workers) {
+	for gi, g := range featureGroups(specs, max(workers, 1)) {
 		adds = append(adds, func(vals []event.Value, preds []baselinePrediction) {
 			for k := range preds {
 				row := vals[k*len(cols) : (k+1)*len(cols)]
@@ -127,27 +128,28 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 						b.AddCategory(i, v.Class())
 					}
 				}
+				if gi > 0 {
+					continue
+				}
+				// The prediction goes with the numeric features, after the row's
+				// features: a numeric prediction shares their random source.
+				p := &preds[k]
+				switch {
+				case predType == profile.Numeric && p.hasScore:
+					b.AddPredictionNumber(p.score)
+				case predType == profile.Numeric && p.value.Kind == event.Number && task == Regression:
+					b.AddPredictionNumber(p.value.Num)
+				case predType == profile.Categorical && p.value.Kind != event.Missing:
+					b.AddPredictionCategory(p.value.Class())
+				}
 			}
 		})
 	}
-	// The prediction goes with the numeric features (adds[0]): a numeric prediction shares
-	// their random source.
-	features := adds[0]
-	adds[0] = func(vals []event.Value, preds []baselinePrediction) {
-		features(vals, preds)
-		for k := range preds {
-			p := &preds[k]
-			switch {
-			case predType == profile.Numeric && p.hasScore:
-				b.AddPredictionNumber(p.score)
-			case predType == profile.Numeric && p.value.Kind == event.Number && task == Regression:
-				b.AddPredictionNumber(p.value.Num)
-			case predType == profile.Categorical && p.value.Kind != event.Missing:
-				b.AddPredictionCategory(p.value.Class())
-			}
-		}
+	if workers > 0 {
+		err = readBatches(r, len(cols), adds)
+	} else {
+		err = readRows(r, len(cols), adds[0])
 	}
-	err = readBatches(r, len(cols), adds)
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %s: %w", opts.Input, err)
 	}
@@ -262,6 +264,28 @@ type baselinePrediction struct {
 // baselineBatchRows is the number of rows handed over at a time: large enough that the
 // hand-over costs nothing per row, small enough to stay in cache.
 const baselineBatchRows = 2048
+
+// readRows calls add with each row of r in turn, on the caller's goroutine: the order
+// that readBatches, its batches and its goroutines must not change.
+func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds []baselinePrediction)) error {
+	vals := make([]event.Value, ncols)
+	preds := make([]baselinePrediction, 1)
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := &row.Prediction
+		for i := range ncols {
+			vals[i] = p.Features[i].Value
+		}
+		preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore}
+		add(vals, preds)
+	}
+}
 
 // baselineBatches is the number of batches in flight: the reader can work ahead of the
 // slowest group by a few batches.
