@@ -248,6 +248,11 @@ func (a *accumulator) addNumber(v float64, b *Builder) {
 	// Algorithm R: the k-th value replaces a random slot with probability size/k.
 	a.n++
 	if len(a.sample) < b.sampleSize {
+		if len(a.sample) == cap(a.sample) {
+			// Doubling, up to the sample size: append grows a large slice by a
+			// quarter, copying the sample some twenty times on its way to 100,000.
+			a.sample = slices.Grow(a.sample, min(max(cap(a.sample), 256), b.sampleSize-len(a.sample)))
+		}
 		a.sample = append(a.sample, v)
 	} else if j := b.rng.Int64N(a.n); j < int64(b.sampleSize) {
 		a.sample[j] = v
