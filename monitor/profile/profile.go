@@ -321,14 +321,72 @@ func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *P
 	return p
 }
 
-// Write writes p as indented JSON.
+// Write writes p as indented JSON, byte for byte what json.Encoder writes with
+// SetIndent("", " ").
 func Write(w io.Writer, p *Profile) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(p); err != nil {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+	// The Encoder indents with json.Indent, which checks the JSON again as it goes: most of
+	// the time of writing a profile of eleven samples of 100,000 values.
+	out := appendIndent(make([]byte, 0, len(b)+len(b)/4), b, " ")
+	if _, err := w.Write(append(out, '\n')); err != nil {
 		return fmt.Errorf("write profile: %w", err)
 	}
 	return nil
+}
+
+// appendIndent appends src, compact JSON as json.Marshal writes it, indented as
+// json.Indent(dst, src, "", indent) indents it.
+func appendIndent(dst, src []byte, indent string) []byte {
+	depth := 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch c {
+		case '"':
+			j := i + 1
+			for ; j < len(src) && src[j] != '"'; j++ {
+				if src[j] == '\\' {
+					j++
+				}
+			}
+			dst = append(dst, src[i:min(j+1, len(src))]...)
+			i = j
+			continue
+		case '{', '[':
+			if i+1 < len(src) && (src[i+1] == '}' || src[i+1] == ']') {
+				dst = append(dst, c, src[i+1])
+				i++
+				continue
+			}
+			depth++
+			dst = append(dst, c)
+		case '}', ']':
+			depth--
+			dst = appendNewline(dst, depth, indent)
+			dst = append(dst, c)
+			continue
+		case ',':
+			dst = append(dst, c)
+		case ':':
+			dst = append(dst, ':', ' ')
+			continue
+		default:
+			dst = append(dst, c)
+			continue
+		}
+		dst = appendNewline(dst, depth, indent)
+	}
+	return dst
+}
+
+func appendNewline(dst []byte, depth int, indent string) []byte {
+	dst = append(dst, '\n')
+	for range depth {
+		dst = append(dst, indent...)
+	}
+	return dst
 }
 
 // WriteFile writes p to path atomically (a temporary file renamed over it).

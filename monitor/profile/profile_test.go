@@ -211,3 +211,47 @@ func TestCategoryCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteMatchesEncoder: Write writes exactly what json.Encoder with SetIndent("", " ")
+// writes, the format of every profile written so far.
+func TestWriteMatchesEncoder(t *testing.T) {
+	exact, _ := build(t, 1000, 0)
+	sampled, _ := build(t, 5000, 100)
+	sampled.Features[0].Thresholds = map[string]float64{"psi": 0.25, "ks": 1e-7, "wasserstein": 3e21}
+	sampled.Features[1].Categories["<&>\u2028\"é\\\x01"] = 3
+	sampled.Features[1].Categories[""] = 1
+	empty := NewBuilder("m", []Spec{{"x", Numeric}, {"y", Categorical}}, "", 0).Finish(Source{}, time.Time{}, nil)
+	for _, tc := range []struct {
+		name string
+		p    *Profile
+	}{
+		{"every value", exact},
+		{"sampled, thresholds, odd categories", sampled},
+		{"no values, no prediction", empty},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", " ")
+			require.NoError(t, enc.Encode(tc.p))
+			require.NoError(t, Write(&got, tc.p))
+			require.Equal(t, want.String(), got.String())
+		})
+	}
+}
+
+// FuzzAppendIndent: appendIndent indents any compact JSON as json.Indent does.
+func FuzzAppendIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,2,{"b":{}}],"c":"x\"y\\","d":[[]]}`, `"s"`, `[{"":""},null,true,-1.5e-7]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		var compact, want bytes.Buffer
+		require.NoError(t, json.Compact(&compact, data))
+		require.NoError(t, json.Indent(&want, compact.Bytes(), "", " "))
+		require.Equal(t, want.String(), string(appendIndent(nil, compact.Bytes(), " ")))
+	})
+}
