@@ -330,7 +330,8 @@ func Write(w io.Writer, p *Profile) error {
 	}
 	// The Encoder indents with json.Indent, which checks the JSON again as it goes: most of
 	// the time of writing a profile of eleven samples of 100,000 values.
-	out := appendIndent(make([]byte, 0, len(b)+len(b)/4), b, " ")
+	// A sample's values each gain a line break and an indent: about twice the size.
+	out := appendIndent(make([]byte, 0, 2*len(b)), b, " ")
 	if _, err := w.Write(append(out, '\n')); err != nil {
 		return fmt.Errorf("write profile: %w", err)
 	}
