@@ -115,6 +115,11 @@ func openCSV(r *Reader, ra io.ReaderAt) (source, error) {
 		s.types[k] = c.Type
 	}
 	s.cats = make(catCache, len(r.schema.Columns))
+	for k, t := range s.types {
+		if t == Categorical {
+			s.cats[k] = new([1 << catCacheBits]string)
+		}
+	}
 	return s, nil
 }
 
@@ -453,13 +458,14 @@ func (c *countReader) Read(p []byte) (int, error) {
 }
 
 // catCacheBits sets the number of categories a column's cache holds: 1<<catCacheBits
-// (a 1 KiB table per column).
+// (a 1 KiB table per categorical column).
 const catCacheBits = 6
 
 // catCache holds, for each categorical column, the strings of its recent categories,
 // direct-mapped by a hash of a few bytes: cheaper than the interner's map for the few
 // categories a column usually has. It holds only values that are valid strings.
-type catCache [][1 << catCacheBits]string
+// A numeric column has none.
+type catCache []*[1 << catCacheBits]string
 
 // get returns the cached string equal to category b of schema column k.
 func (c catCache) get(k int, b []byte) (string, bool) {
