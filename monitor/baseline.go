@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigilml/vigil/monitor/dataset"
@@ -38,6 +41,13 @@ const maxLoggedRowErrors = 20
 
 // BuildProfile reads the whole input once, in constant memory, and returns its profile.
 func BuildProfile(opts BaselineOptions) (*profile.Profile, error) {
+	return buildProfile(opts, runtime.GOMAXPROCS(0))
+}
+
+// buildProfile is BuildProfile with the profile accumulated on up to workers goroutines,
+// besides the one reading the file. The profile is the same for any number, and the same
+// as with workers = 0: row by row on the caller's goroutine, the reference order.
+func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -99,33 +109,47 @@ func BuildProfile(opts BaselineOptions) (*profile.Profile, error) {
 	}
 	predType := predictionType(task, opts)
 	b := profile.NewBuilder(name, specs, predType, opts.SampleSize)
-	// Reading and parsing the file runs on one goroutine and the profile's accumulation
-	// on this one, batch by batch: on two cores the command takes about the longer of the
-	// two instead of their sum.
-	err = readBatches(r, len(cols), func(vals []event.Value, preds []baselinePrediction) {
-		for k := range preds {
-			row := vals[k*len(cols) : (k+1)*len(cols)]
-			for i, v := range row {
+	// Reading and parsing the file runs on one goroutine and the profile's accumulation on
+	// others, batch by batch, each accumulating a group of features. Every feature sees
+	// its values in row order, and the numeric ones, which share the samples' random
+	// source, are in one group: the profile does not depend on the number of groups.
+	var adds []func([]event.Value, []baselinePrediction)
+	for gi, g := range featureGroups(specs, max(workers, 1)) {
+		adds = append(adds, func(vals []event.Value, preds []baselinePrediction) {
+			for k := range preds {
+				row := vals[k*len(cols) : (k+1)*len(cols)]
+				for _, i := range g {
+					switch v := &row[i]; {
+					case v.Kind == event.Missing:
+						b.AddMissing(i, false)
+					case specs[i].Type == profile.Numeric:
+						b.AddNumber(i, v.Num)
+					default:
+						b.AddCategory(i, v.Class())
+					}
+				}
+				if gi > 0 {
+					continue
+				}
+				// The prediction goes with the numeric features, after the row's
+				// features: a numeric prediction shares their random source.
+				p := &preds[k]
 				switch {
-				case v.Kind == event.Missing:
-					b.AddMissing(i, false)
-				case specs[i].Type == profile.Numeric:
-					b.AddNumber(i, v.Num)
-				default:
-					b.AddCategory(i, v.Class())
+				case predType == profile.Numeric && p.hasScore:
+					b.AddPredictionNumber(p.score)
+				case predType == profile.Numeric && p.value.Kind == event.Number && task == Regression:
+					b.AddPredictionNumber(p.value.Num)
+				case predType == profile.Categorical && p.value.Kind != event.Missing:
+					b.AddPredictionCategory(p.value.Class())
 				}
 			}
-			p := &preds[k]
-			switch {
-			case predType == profile.Numeric && p.hasScore:
-				b.AddPredictionNumber(p.score)
-			case predType == profile.Numeric && p.value.Kind == event.Number && task == Regression:
-				b.AddPredictionNumber(p.value.Num)
-			case predType == profile.Categorical && p.value.Kind != event.Missing:
-				b.AddPredictionCategory(p.value.Class())
-			}
-		}
-	})
+		})
+	}
+	if workers > 0 {
+		err = readBatches(r, len(cols), adds)
+	} else {
+		err = readRows(r, len(cols), adds[0])
+	}
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %s: %w", opts.Input, err)
 	}
@@ -202,6 +226,34 @@ func DefaultConfigModel() ModelConfig {
 	return m
 }
 
+// featureGroups splits the features into at most n groups to accumulate concurrently:
+// the first holds every numeric feature (they share a random source), the others share
+// out the categorical ones. There is always a first group, empty when there are no
+// numeric features; with n = 1 it holds every feature.
+func featureGroups(specs []profile.Spec, n int) [][]int {
+	var cats []int
+	groups := [][]int{{}}
+	for i, s := range specs {
+		if s.Type == profile.Numeric || n <= 1 {
+			groups[0] = append(groups[0], i)
+		} else {
+			cats = append(cats, i)
+		}
+	}
+	if len(cats) == 0 {
+		return groups
+	}
+	extra := min(n-1, len(cats))
+	for g := range extra {
+		var group []int
+		for k := g; k < len(cats); k += extra {
+			group = append(group, cats[k])
+		}
+		groups = append(groups, group)
+	}
+	return groups
+}
+
 // baselinePrediction is what a profile keeps of a row's prediction.
 type baselinePrediction struct {
 	value    event.Value
@@ -213,19 +265,47 @@ type baselinePrediction struct {
 // hand-over costs nothing per row, small enough to stay in cache.
 const baselineBatchRows = 2048
 
-// readBatches reads every row of r on a goroutine of its own and calls add, on the
-// caller's goroutine, with batches of their feature values (ncols a row) and
-// predictions. The values' strings may be kept (package dataset's rows allow it). It
-// returns the reader's error, nil at the end of the file.
-func readBatches(r *dataset.Reader, ncols int, add func(vals []event.Value, preds []baselinePrediction)) error {
-	type batch struct {
-		vals  []event.Value
-		preds []baselinePrediction
-		err   error
+// readRows calls add with each row of r in turn, on the caller's goroutine: the order
+// that readBatches, its batches and its goroutines must not change.
+func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds []baselinePrediction)) error {
+	vals := make([]event.Value, ncols)
+	preds := make([]baselinePrediction, 1)
+	for {
+		row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		p := &row.Prediction
+		for i := range ncols {
+			vals[i] = p.Features[i].Value
+		}
+		preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore}
+		add(vals, preds)
 	}
-	full := make(chan *batch, 2)
-	free := make(chan *batch, 3)
-	for range cap(free) {
+}
+
+// baselineBatches is the number of batches in flight: the reader can work ahead of the
+// slowest group by a few batches.
+const baselineBatches = 4
+
+// readBatches reads every row of r on a goroutine of its own and calls each of adds with
+// batches of their feature values (ncols a row) and predictions: adds[0] on the caller's
+// goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
+// The values' strings may be kept (package dataset's rows allow it). It returns the
+// reader's error, nil at the end of the file, once every add has returned.
+func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, preds []baselinePrediction)) error {
+	type batch struct {
+		vals    []event.Value
+		preds   []baselinePrediction
+		err     error
+		pending atomic.Int32 // adds yet to see the batch
+	}
+	full := make(chan *batch, baselineBatches)
+	free := make(chan *batch, baselineBatches)
+	for range baselineBatches {
 		free <- &batch{vals: make([]event.Value, 0, baselineBatchRows*ncols), preds: make([]baselinePrediction, 0, baselineBatchRows)}
 	}
 	done := make(chan struct{})
@@ -265,12 +345,40 @@ func readBatches(r *dataset.Reader, ncols int, add func(vals []event.Value, pred
 			}
 		}
 	}()
+	// The last add to see a batch hands it back to the reader; free holds every batch,
+	// so that never blocks.
+	release := func(bt *batch) {
+		if bt.pending.Add(-1) == 0 {
+			free <- bt
+		}
+	}
+	var wg sync.WaitGroup
+	queues := make([]chan *batch, len(adds)-1)
+	for i := range queues {
+		queues[i] = make(chan *batch, baselineBatches)
+		wg.Go(func() {
+			for bt := range queues[i] {
+				adds[i+1](bt.vals, bt.preds)
+				release(bt)
+			}
+		})
+	}
+	defer func() {
+		for _, q := range queues {
+			close(q)
+		}
+		wg.Wait()
+	}()
 	for bt := range full {
-		add(bt.vals, bt.preds)
+		bt.pending.Store(int32(len(adds)))
+		for _, q := range queues {
+			q <- bt
+		}
+		adds[0](bt.vals, bt.preds)
 		if bt.err != nil {
 			return bt.err
 		}
-		free <- bt
+		release(bt)
 	}
 	return nil
 }

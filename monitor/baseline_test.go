@@ -158,3 +158,75 @@ func TestBuildProfileFatalErrorMidFile(t *testing.T) {
 	require.EqualValues(t, 3*baselineBatchRows+17, p.Source.Rows)
 	require.EqualValues(t, 3*baselineBatchRows+17, p.Features[0].Count)
 }
+
+// TestBuildProfileSameForAnyWorkers: the profile accumulated in batches on one or several
+// goroutines is byte for byte the one accumulated row by row (workers = 0: every feature
+// in column order, then the prediction, one row after the other). The sample is small so
+// that the reservoirs draw from their shared random source, whose order across features
+// and the prediction decides them.
+func TestBuildProfileSameForAnyWorkers(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(7, 8))
+	var csv strings.Builder
+	csv.WriteString("n0,c0,n1,c1,c2,n2,n3,c3,pred,score\n")
+	for i := range 3*baselineBatchRows + 123 {
+		for k := range 4 {
+			switch x := r.IntN(50); {
+			case x == 0:
+				csv.WriteString("NA,")
+			case x == 1 && i > 1000:
+				csv.WriteString("oops,") // a type mismatch, after the rows types are inferred from
+			default:
+				csv.WriteString(strconv.FormatFloat(r.NormFloat64()*float64(k+1), 'f', 3, 64) + ",")
+			}
+			if r.IntN(40) == 0 {
+				csv.WriteString(",")
+			} else {
+				fmt.Fprintf(&csv, "c%d,", r.IntN(5+k*7))
+			}
+		}
+		fmt.Fprintf(&csv, "class%d,%g\n", i%3, r.Float64())
+	}
+	input := filepath.Join(dir, "train.csv")
+	require.NoError(t, os.WriteFile(input, []byte(csv.String()), 0o600))
+	cfg, err := Load([]byte(`
+models:
+  - name: m
+    task: multiclass_classification
+    features:
+      - {name: n0, type: numeric}
+      - {name: c0, type: categorical}
+      - {name: n1, type: numeric}
+      - {name: c1, type: categorical}
+      - {name: c2, type: categorical}
+      - {name: n2, type: numeric}
+      - {name: n3, type: numeric}
+      - {name: c3, type: categorical}
+`))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		opts BaselineOptions
+	}{
+		{"inferred types, numeric score", BaselineOptions{ModelName: "m", ScoreColumn: "score", SampleSize: 500}},
+		{"declared types, predicted class", BaselineOptions{Model: cfg.Model("m"), PredictionColumn: "pred", SampleSize: 300}},
+		{"declared types, numeric score", BaselineOptions{Model: cfg.Model("m"), ScoreColumn: "score", SampleSize: 400}},
+		{"every value in the sample", BaselineOptions{ModelName: "m", ScoreColumn: "score"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func(workers int) []byte {
+				opts := tc.opts
+				opts.Input, opts.Now = input, func() time.Time { return time.Unix(0, 0) }
+				p, err := buildProfile(opts, workers)
+				require.NoError(t, err)
+				var b strings.Builder
+				require.NoError(t, profile.Write(&b, p))
+				return []byte(b.String())
+			}
+			want := build(0)
+			for _, workers := range []int{1, 2, 3, 8} {
+				require.Equal(t, string(want), string(build(workers)), "%d workers", workers)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -14,30 +15,49 @@ import (
 	"github.com/vigilml/vigil/monitor/event"
 )
 
-// csvSource reads a CSV file with encoding/csv, record by record.
+// csvSource reads a CSV file. Most records are split here, straight from
+// the read buffer: a record on one line without quotes, whole in the
+// buffer, has no field that needs unquoting, and its fields are numbers or
+// categories looked up (interned) without a string per field. Every other
+// record (quotes, a line across the end of the buffer, the end of the file)
+// is read by encoding/csv from the same buffer, so that the fast path
+// changes nothing: the same rows, values, errors and line numbers, and the
+// same reads of the file (which decide when MaxRecordBytes is enforced).
 type csvSource struct {
-	in     countReader
-	start  int64 // bytes skipped before the header: a byte order mark
-	cr     *csv.Reader
+	in    countReader
+	start int64 // bytes skipped before the header: a byte order mark
+	br    *bufio.Reader
+	cr    *csv.Reader
+	// Bytes and lines of the file consumed from br so far (after the byte
+	// order mark), and cr's own count of its lines at that point: cr sees
+	// only the records handed to it.
+	off, line, crLine int64
+
 	header []string
 	p      plan
 	types  []ColumnType // of the schema columns
 	// Declared types of the prediction and label columns, or 0.
 	predType, labelType ColumnType
 
+	fields  [][]byte // of the current record; in br's buffer or scratch
+	cats    catCache
+	scratch []byte // the fields of a record read by cr
+
 	// Records read ahead to infer types, returned before reading on.
 	sample []csvRecord
 	fatal  error // what ended the read-ahead early, returned after sample
 
-	// Position of the last record, for the message of a record too large.
-	lastLine  int64
-	lastField string
+	// Position of the last record, for the message of a record too large:
+	// the line of its last field and the line breaks quoted in that field.
+	lastLine int64
+	lastNL   int
 }
 
 // csvRecord is one record read ahead.
 type csvRecord struct {
 	line   int64
-	rec    []string
+	data   []byte       // the fields, one after the other
+	ends   []int        // the end of each field in data
 	reason event.Reason // when the record is rejected
 	err    error
 }
@@ -46,7 +66,7 @@ const csvBufferSize = 64 << 10
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-func openCSV(r *Reader, ra io.ReaderAt) (*csvSource, error) {
+func openCSV(r *Reader, ra io.ReaderAt) (source, error) {
 	s := &csvSource{}
 	var bom [3]byte
 	if n, _ := ra.ReadAt(bom[:], 0); n == 3 && string(bom[:]) == string(utf8BOM) {
@@ -54,8 +74,10 @@ func openCSV(r *Reader, ra io.ReaderAt) (*csvSource, error) {
 	}
 	s.in = countReader{r: io.NewSectionReader(ra, s.start, r.size-s.start), max: int64(r.opts.MaxRecordBytes)}
 	// csv.Reader uses a *bufio.Reader as it is, so this sets its buffer
-	// size (the default 4 KiB would cost a system call per 4 KiB read).
-	s.cr = csv.NewReader(bufio.NewReaderSize(&s.in, csvBufferSize))
+	// size (the default 4 KiB would cost a system call per 4 KiB read),
+	// and the fast path reads from the same buffer.
+	s.br = bufio.NewReaderSize(&s.in, csvBufferSize)
+	s.cr = csv.NewReader(s.br)
 	s.cr.ReuseRecord = true
 	s.cr.FieldsPerRecord = -1 // checked here, for a better message
 
@@ -68,9 +90,10 @@ func openCSV(r *Reader, ra io.ReaderAt) (*csvSource, error) {
 	case rerr != nil:
 		return nil, r.errorf("header row (line %d): %w", line, rerr)
 	}
-	s.header = slices.Clone(rec)
-	for i, name := range s.header {
-		if !utf8.ValidString(name) {
+	s.header = make([]string, len(rec))
+	for i, name := range rec {
+		s.header[i] = string(name)
+		if !utf8.Valid(name) {
 			return nil, r.errorf("header row: the name of column %d is not valid UTF-8", i+1)
 		}
 	}
@@ -91,6 +114,12 @@ func openCSV(r *Reader, ra io.ReaderAt) (*csvSource, error) {
 	for k, c := range r.schema.Columns {
 		s.types[k] = c.Type
 	}
+	s.cats = make(catCache, len(r.schema.Columns))
+	for k, t := range s.types {
+		if t == Categorical {
+			s.cats[k] = new([1 << catCacheBits]string)
+		}
+	}
 	return s, nil
 }
 
@@ -105,7 +134,11 @@ func (s *csvSource) infer(r *Reader) {
 		}
 		item := csvRecord{line: line, reason: reason, err: rerr}
 		if rerr == nil {
-			item.rec = slices.Clone(rec) // the strings are not reused, the slice is
+			item.ends = make([]int, len(rec))
+			for i, f := range rec {
+				item.data = append(item.data, f...)
+				item.ends[i] = len(item.data)
+			}
 		}
 		s.sample = append(s.sample, item)
 	}
@@ -116,11 +149,16 @@ func (s *csvSource) infer(r *Reader) {
 		}
 		cols[k].Type, cols[k].Inferred = Numeric, true
 		col := s.p.feats[k]
-		for _, it := range s.sample {
-			if it.rec == nil {
+		for i := range s.sample {
+			it := &s.sample[i]
+			if it.ends == nil {
 				continue
 			}
-			if v := it.rec[col]; !r.nulls.has(v) {
+			from := 0
+			if col > 0 {
+				from = it.ends[col-1]
+			}
+			if v := it.data[from:it.ends[col]]; !r.nulls.hasBytes(v) {
 				if _, ok := parseNumber(v); !ok {
 					cols[k].Type = Categorical
 					break
@@ -133,14 +171,23 @@ func (s *csvSource) infer(r *Reader) {
 func (s *csvSource) next(r *Reader) error {
 	for {
 		var (
-			rec    []string
+			rec    [][]byte
 			line   int64
 			reason event.Reason
 			rerr   error
 		)
 		if len(s.sample) > 0 {
 			it := &s.sample[0]
-			rec, line, reason, rerr = it.rec, it.line, it.reason, it.err
+			line, reason, rerr = it.line, it.reason, it.err
+			if it.ends != nil {
+				s.fields = s.fields[:0]
+				from := 0
+				for _, end := range it.ends {
+					s.fields = append(s.fields, it.data[from:end])
+					from = end
+				}
+				rec = s.fields
+			}
 			*it = csvRecord{}
 			if s.sample = s.sample[1:]; len(s.sample) == 0 {
 				s.sample = nil
@@ -164,15 +211,77 @@ func (s *csvSource) next(r *Reader) error {
 	}
 }
 
-// read reads one record. A bad record comes with its reason and error; a
-// fatal error (io.EOF at the end) means there is no record.
-func (s *csvSource) read(r *Reader) (rec []string, line int64, reason event.Reason, rerr, fatal error) {
-	s.in.recStart = s.cr.InputOffset()
-	rec, err := s.cr.Read()
+// read reads one record: its fields, valid until the next read, and the
+// line it starts on. A bad record comes with its reason and error; a fatal
+// error (io.EOF at the end) means there is no record.
+func (s *csvSource) read(r *Reader) (rec [][]byte, line int64, reason event.Reason, rerr, fatal error) {
+	recStart := s.off
+	for {
+		// Only what is buffered: a read from the file is left to cr.
+		buf, _ := s.br.Peek(s.br.Buffered())
+		n := bytes.IndexByte(buf, '\n')
+		if n < 0 {
+			break
+		}
+		l := buf[:n]
+		if n > 0 && l[n-1] == '\r' {
+			l = l[:n-1] // encoding/csv reads \r\n as \n
+		}
+		if len(l) == 0 {
+			// A blank line, which encoding/csv skips.
+			_, _ = s.br.Discard(n + 1)
+			s.off += int64(n + 1)
+			s.line++
+			continue
+		}
+		if bytes.IndexByte(l, '"') >= 0 {
+			break // quoted fields, or a stray quote that makes the record invalid
+		}
+		s.fields = s.fields[:0]
+		for {
+			i := bytes.IndexByte(l, ',')
+			if i < 0 {
+				break
+			}
+			s.fields = append(s.fields, l[:i])
+			l = l[i+1:]
+		}
+		s.fields = append(s.fields, l)
+		// Discarding keeps the bytes in the buffer until the next read.
+		_, _ = s.br.Discard(n + 1)
+		s.off += int64(n + 1)
+		s.line++
+		s.lastLine, s.lastNL = s.line, 0
+		reason, rerr := s.fieldCount(len(s.fields))
+		return s.fields, s.line, reason, rerr, nil
+	}
+	return s.readCSV(r, recStart)
+}
+
+// fieldCount returns the reason and error of a record of n fields, or nil.
+func (s *csvSource) fieldCount(n int) (event.Reason, error) {
+	if s.header != nil && n != len(s.header) {
+		return ReasonFieldCount, fmt.Errorf("the record has %d fields, the header has %d", n, len(s.header))
+	}
+	return "", nil
+}
+
+// readCSV reads one record with encoding/csv; recStart is where the record
+// began, before any blank lines read past already.
+func (s *csvSource) readCSV(r *Reader, recStart int64) (rec [][]byte, line int64, reason event.Reason, rerr, fatal error) {
+	s.in.recStart = recStart
+	off := s.cr.InputOffset()
+	strs, err := s.cr.Read()
+	s.off += s.cr.InputOffset() - off
+	// cr's line numbers are of the lines it read: base turns them into the file's.
+	base := s.line - s.crLine
+	consumed := func(crLine int64) {
+		s.line, s.crLine = base+crLine, crLine
+	}
 	if s.in.tooLarge {
 		where := "the header row"
 		if s.header != nil {
-			where = "the record after line " + strconv.FormatInt(s.lastLine+int64(strings.Count(s.lastField, "\n")), 10)
+			where = "the record after line " + strconv.FormatInt(s.lastLine+int64(s.lastNL), 10)
 		}
 		return nil, 0, "", nil, r.errorf("%s is longer than %d bytes (MaxRecordBytes): is a quote left open?", where, s.in.max)
 	}
@@ -180,10 +289,13 @@ func (s *csvSource) read(r *Reader) (rec []string, line int64, reason event.Reas
 		var pe *csv.ParseError
 		switch {
 		case errors.As(err, &pe):
+			// The record's lines are read to the one with the error.
+			consumed(int64(pe.Line))
+			start := base + int64(pe.StartLine)
 			if pe.Line != pe.StartLine {
-				return nil, int64(pe.StartLine), ReasonInvalidCSV, fmt.Errorf("at line %d, byte %d: %w", pe.Line, pe.Column, pe.Err), nil
+				return nil, start, ReasonInvalidCSV, fmt.Errorf("at line %d, byte %d: %w", base+int64(pe.Line), pe.Column, pe.Err), nil
 			}
-			return nil, int64(pe.StartLine), ReasonInvalidCSV, fmt.Errorf("at byte %d: %w", pe.Column, pe.Err), nil
+			return nil, start, ReasonInvalidCSV, fmt.Errorf("at byte %d: %w", pe.Column, pe.Err), nil
 		case err == io.EOF:
 			return nil, 0, "", nil, io.EOF
 		default:
@@ -191,45 +303,60 @@ func (s *csvSource) read(r *Reader) (rec []string, line int64, reason event.Reas
 		}
 	}
 	l, _ := s.cr.FieldPos(0)
-	line = int64(l)
+	line = base + int64(l)
 	// The record ends on the line of its last field, plus the line breaks
-	// quoted in that field (counted only for a message).
-	l, _ = s.cr.FieldPos(len(rec) - 1)
-	s.lastLine, s.lastField = int64(l), rec[len(rec)-1]
-	if s.header != nil && len(rec) != len(s.header) {
-		return rec, line, ReasonFieldCount, fmt.Errorf("the record has %d fields, the header has %d", len(rec), len(s.header)), nil
+	// quoted in that field.
+	l, _ = s.cr.FieldPos(len(strs) - 1)
+	s.lastLine, s.lastNL = base+int64(l), strings.Count(strs[len(strs)-1], "\n")
+	consumed(int64(l + s.lastNL))
+	// The fields are copied, so that there is one kind of record to fill.
+	s.scratch = s.scratch[:0]
+	for _, f := range strs {
+		s.scratch = append(s.scratch, f...)
 	}
-	return rec, line, "", nil, nil
+	s.fields = s.fields[:0]
+	from := 0
+	for _, f := range strs {
+		s.fields = append(s.fields, s.scratch[from:from+len(f)])
+		from += len(f)
+	}
+	reason, rerr = s.fieldCount(len(strs))
+	return s.fields, line, reason, rerr, nil
 }
 
 // fill converts a record to r.row and reports whether it is kept.
-func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
+func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 	p := r.resetRow(line)
 	// Mapped columns first: a rejected row counts no type mismatches.
 	if c := s.p.model; c >= 0 {
 		m := rec[c]
-		if r.nulls.has(m) {
-			m = ""
-		} else if why := r.checkString(m); why != "" {
+		if r.nulls.hasBytes(m) {
+			m = nil
+		} else if why := r.checkString(string(m)); why != "" {
 			r.reject(line, s.header[c], event.ReasonInvalidValue, errors.New(why))
 			return false
 		}
-		if !r.setModel(p, line, s.header[c], r.strs.str(m)) {
+		model := ""
+		if len(m) > 0 {
+			model = r.strs.bytes(m)
+		}
+		if !r.setModel(p, line, s.header[c], model) {
 			return false
 		}
 	}
 	if c := s.p.id; c >= 0 {
-		if v := rec[c]; !r.nulls.has(v) {
-			if why := r.checkString(v); why != "" {
+		if v := rec[c]; !r.nulls.hasBytes(v) {
+			id := string(v)
+			if why := r.checkString(id); why != "" {
 				r.reject(line, s.header[c], event.ReasonInvalidValue, errors.New(why))
 				return false
 			}
-			p.ID = v
+			p.ID = id
 		}
 	}
 	if c := s.p.ts; c >= 0 {
-		if v := rec[c]; !r.nulls.has(v) {
-			t, err := parseTime(v)
+		if v := rec[c]; !r.nulls.hasBytes(v) {
+			t, err := parseTime(string(v))
 			if err != nil {
 				r.reject(line, s.header[c], event.ReasonInvalidTimestamp, err)
 				return false
@@ -238,7 +365,7 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 		}
 	}
 	if c := s.p.pred; c >= 0 {
-		v, err := r.textValue(rec[c], s.predType)
+		v, err := r.bytesValue(rec[c], s.predType)
 		if err != nil {
 			r.reject(line, s.header[c], event.ReasonInvalidValue, err)
 			return false
@@ -246,7 +373,7 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 		p.Prediction = v
 	}
 	if c := s.p.score; c >= 0 {
-		f, ok, err := r.textScore(rec[c])
+		f, ok, err := r.bytesScore(rec[c])
 		if err != nil {
 			r.reject(line, s.header[c], event.ReasonInvalidValue, err)
 			return false
@@ -254,7 +381,7 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 		p.Score, p.HasScore = f, ok
 	}
 	if c := s.p.label; c >= 0 {
-		v, err := r.textValue(rec[c], s.labelType)
+		v, err := r.bytesValue(rec[c], s.labelType)
 		if err != nil {
 			r.reject(line, s.header[c], event.ReasonInvalidValue, err)
 			return false
@@ -266,7 +393,7 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 	for k, c := range s.p.feats {
 		v := rec[c]
 		f := &feats[k].Value
-		if r.nulls.has(v) {
+		if r.nulls.hasBytes(v) {
 			setMissing(f)
 			continue
 		}
@@ -276,7 +403,7 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 				setMissing(f)
 				why := ""
 				if r.reporting() {
-					why = quote(v) + " is not a number"
+					why = quote(string(v)) + " is not a number"
 				}
 				r.mismatch(line, k, ReasonTypeMismatch, why)
 				continue
@@ -284,16 +411,21 @@ func (s *csvSource) fill(r *Reader, rec []string, line int64) bool {
 			setNumber(f, x)
 			continue
 		}
-		// The value is kept as it is, a part of the record's string:
-		// encoding/csv allocates that string anyway, so interning would
-		// save no allocation, and a lookup costs more than the rest of
-		// the conversion.
-		if len(v) > r.limits.MaxStringLen || !utf8.ValidString(v) {
-			setMissing(f)
-			r.mismatch(line, k, ReasonTypeMismatch, r.checkString(v))
-			continue
+		// Categories repeat: the column's cache of recent ones holds most, checked
+		// already; the others are checked and interned, so that they cost a
+		// lookup and no allocation.
+		str, ok := s.cats.get(k, v)
+		if !ok {
+			if len(v) > r.limits.MaxStringLen || !utf8.Valid(v) {
+				setMissing(f)
+				r.mismatch(line, k, ReasonTypeMismatch, r.checkString(string(v)))
+				continue
+			}
+			str = r.strs.bytes(v)
+			s.cats.put(k, str)
 		}
-		setString(f, v)
+		setStr(&f.Str, str)
+		f.Kind, f.Num = event.String, 0
 	}
 	return true
 }
@@ -323,4 +455,41 @@ func (c *countReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// catCacheBits sets the number of categories a column's cache holds: 1<<catCacheBits
+// (a 1 KiB table per categorical column).
+const catCacheBits = 6
+
+// catCache holds, for each categorical column, the strings of its recent categories,
+// direct-mapped by a hash of a few bytes: cheaper than the interner's map for the few
+// categories a column usually has. It holds only values that are valid strings.
+// A numeric column has none.
+type catCache []*[1 << catCacheBits]string
+
+// get returns the cached string equal to category b of schema column k.
+func (c catCache) get(k int, b []byte) (string, bool) {
+	if v := c[k][shortHash(b)>>(32-catCacheBits)]; v == string(b) {
+		return v, true
+	}
+	return "", false
+}
+
+// put caches category v of schema column k, replacing any category in its slot.
+func (c catCache) put(k int, v string) {
+	c[k][shortHash(v)>>(32-catCacheBits)] = v
+}
+
+// shortHash mixes the length and the first and last two bytes of b, which tell
+// apart most categories of a column ("cat1", "cat12", "FR", "DE").
+func shortHash[T text](b T) uint32 {
+	h := uint32(len(b))
+	if n := len(b); n > 0 {
+		h = h*0x9E3779B1 ^ uint32(b[0])
+		h = h*0x9E3779B1 ^ uint32(b[n-1])
+		if n > 1 {
+			h = h*0x9E3779B1 ^ uint32(b[n-2])<<8 ^ uint32(b[1])<<16
+		}
+	}
+	return h * 0x9E3779B1
 }

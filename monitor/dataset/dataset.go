@@ -336,6 +336,12 @@ func New(ra io.ReaderAt, size int64, opts Options) (*Reader, error) {
 }
 
 func newReader(name string, ra io.ReaderAt, size int64, opts Options) (*Reader, error) {
+	return newReaderCSV(name, ra, size, opts, openCSV)
+}
+
+// newReaderCSV is newReader with the CSV reader's constructor, which tests
+// replace with a reference implementation.
+func newReaderCSV(name string, ra io.ReaderAt, size int64, opts Options, openCSV func(*Reader, io.ReaderAt) (source, error)) (*Reader, error) {
 	r := &Reader{name: name, size: size, now: time.Now}
 	if err := r.setOptions(opts); err != nil {
 		return nil, err

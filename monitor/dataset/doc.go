@@ -4,9 +4,11 @@
 //
 // Three formats are read:
 //
-//   - CSV: RFC 4180 (encoding/csv) with a header row naming the columns; a
-//     UTF-8 byte order mark before it is skipped, CRLF and LF line ends are
-//     both accepted, and empty lines are skipped.
+//   - CSV: RFC 4180 (as encoding/csv reads it) with a header row naming the
+//     columns; a UTF-8 byte order mark before it is skipped, CRLF and LF line
+//     ends are both accepted, and empty lines are skipped. A record on one
+//     line without quotes is split straight from the read buffer; any other
+//     is read by encoding/csv, with the same result.
 //   - NDJSON: one prediction object per line, exactly as the HTTP API takes
 //     them (DESIGN.md "Events (JSON)"), checked by the same [event.Decoder].
 //   - Parquet: flat files whose columns are booleans, integers, floating-point
@@ -53,8 +55,8 @@
 //
 // A Reader holds one CSV record, NDJSON line or Parquet page per column at
 // a time, plus the rows read ahead for type inference, and a bounded table
-// of interned strings (model names, Parquet categories). Strings in rows may
-// be kept: those of a CSV row share the memory of their record, which
-// encoding/csv allocates once per record. The file's SHA-256 is computed
-// alongside, by a goroutine reading the file on its own.
+// of interned strings (model names, categories). Strings in rows may be
+// kept: they are interned or copied, never the read buffer's, so a row of
+// numbers and repeated categories allocates nothing. The file's SHA-256 is
+// computed alongside, by a goroutine reading the file on its own.
 package dataset

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,7 +79,8 @@ func (r *Reader) resolve(names []string, unusable func(i int) string) (plan, err
 		taken[i] = ro.option
 		*ro.dst = i
 	}
-	for name := range o.Types {
+	// In name order, so that the error for a file missing several is always the same.
+	for _, name := range slices.Sorted(maps.Keys(o.Types)) {
 		i, ok := index[name]
 		if !ok {
 			return p, r.errorf("declared column %s is not a column of the file (columns: %s)", quote(name), listNames(names))
@@ -174,17 +177,41 @@ func (n *nullSet) has(s string) bool {
 	return false
 }
 
+// hasBytes is has for a field still in the read buffer. The string
+// conversions in the map index and the switch allocate nothing.
+func (n *nullSet) hasBytes(b []byte) bool {
+	if n.custom {
+		_, ok := n.m[string(b)]
+		return ok
+	}
+	switch string(b) {
+	case "", "NA", "N/A", "NaN", "nan", "null", "NULL":
+		return true
+	}
+	return false
+}
+
+// text is the type of a field: a string, or bytes still in the read buffer.
+type text interface{ ~string | ~[]byte }
+
 // parseNumber parses a finite number, allowing spaces around it. Numbers too
 // small for float64 become 0; too large ones, NaN and infinities are not
 // numbers.
-func parseNumber(s string) (float64, bool) {
+//
+// For bytes, the string handed to strconv.ParseFloat (only for numbers
+// parseDecimal leaves to it) does not escape, so the conversion of a number
+// of up to 32 bytes is on the stack.
+func parseNumber[T text](s T) (float64, bool) {
 	if f, ok := parseDecimal(s); ok {
 		return f, true
 	}
-	if len(s) > 0 && (s[0] == ' ' || s[len(s)-1] == ' ') {
-		s = strings.Trim(s, " ")
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	f, err := strconv.ParseFloat(string(s), 64)
 	if err != nil {
 		var ne *strconv.NumError
 		if !errors.As(err, &ne) || ne.Err != strconv.ErrRange || f != 0 {
@@ -205,7 +232,7 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // digits and 22 decimals. It returns the correctly rounded result, as
 // ParseFloat does, or ok false when the number is outside that form or its
 // rounding needs more precision.
-func parseDecimal(s string) (float64, bool) {
+func parseDecimal[T text](s T) (float64, bool) {
 	i := 0
 	neg := len(s) > 0 && s[0] == '-'
 	if neg {
@@ -481,6 +508,37 @@ func (r *Reader) textValue(s string, declared ColumnType) (event.Value, error) {
 		return event.Value{}, errors.New(why)
 	}
 	return event.StringValue(r.strs.str(s)), nil
+}
+
+// bytesValue is textValue for a field still in the read buffer.
+func (r *Reader) bytesValue(b []byte, declared ColumnType) (event.Value, error) {
+	if r.nulls.hasBytes(b) {
+		return event.Value{}, nil
+	}
+	if declared != Categorical {
+		if f, ok := parseNumber(b); ok {
+			return event.NumberValue(f), nil
+		}
+		if declared == Numeric {
+			return event.Value{}, fmt.Errorf("%s is not a number", quote(string(b)))
+		}
+	}
+	if len(b) > r.limits.MaxStringLen || !utf8.Valid(b) {
+		return event.Value{}, errors.New(r.checkString(string(b)))
+	}
+	return event.StringValue(r.strs.bytes(b)), nil
+}
+
+// bytesScore is textScore for a field still in the read buffer.
+func (r *Reader) bytesScore(b []byte) (p float64, ok bool, err error) {
+	if r.nulls.hasBytes(b) {
+		return 0, false, nil
+	}
+	f, isNum := parseNumber(b)
+	if !isNum {
+		return 0, false, fmt.Errorf("%s is not a probability (a number from 0 to 1)", quote(string(b)))
+	}
+	return checkScore(f)
 }
 
 // textScore converts the text of a score column; ok is false when missing.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -161,5 +162,96 @@ func FuzzParse(f *testing.F) {
 			}
 			require.NotEmpty(t, f.Name)
 		}
+	})
+}
+
+// TestCategoryCounts: the counts equal a plain count of the values, whatever the cache
+// of recent categories holds: the empty category, categories whose hashes collide, and
+// categories past MaxCategories, counted under OtherCategory.
+func TestCategoryCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		distinct int
+	}{
+		{"few", 5},
+		{"more than the cache", 300},
+		{"more than MaxCategories", MaxCategories + 2000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(tc.distinct), 3))
+			// Categories alike in their first and last bytes collide in the cache.
+			names := []string{"", "a", "ab", "axxb", "ayyb", "azzb"}
+			for i := len(names); i < tc.distinct; i++ {
+				names = append(names, "c"+strconv.Itoa(i)+"x")
+			}
+			b := NewBuilder("m", []Spec{{"c", Categorical}}, Categorical, 0)
+			want := map[string]int64{}
+			var order []string
+			for range 200000 {
+				v := names[r.IntN(len(names))]
+				if r.IntN(4) == 0 {
+					v = names[r.IntN(min(6, len(names)))]
+				}
+				if _, ok := want[v]; !ok && len(order) < MaxCategories {
+					order = append(order, v)
+					want[v] = 0
+				}
+				if _, ok := want[v]; ok {
+					want[v]++
+				} else {
+					want[OtherCategory]++
+				}
+				b.AddCategory(0, v)
+				b.AddPredictionCategory(v)
+			}
+			p := b.Finish(Source{}, time.Unix(0, 0), nil)
+			require.Equal(t, want, p.Features[0].Categories)
+			require.Equal(t, want, p.Prediction.Categories)
+			require.Equal(t, int64(200000), p.Features[0].Count)
+		})
+	}
+}
+
+// TestWriteMatchesEncoder: Write writes exactly what json.Encoder with SetIndent("", " ")
+// writes, the format of every profile written so far.
+func TestWriteMatchesEncoder(t *testing.T) {
+	exact, _ := build(t, 1000, 0)
+	sampled, _ := build(t, 5000, 100)
+	sampled.Features[0].Thresholds = map[string]float64{"psi": 0.25, "ks": 1e-7, "wasserstein": 3e21}
+	sampled.Features[1].Categories["<&>\u2028\"é\\\x01"] = 3
+	sampled.Features[1].Categories[""] = 1
+	empty := NewBuilder("m", []Spec{{"x", Numeric}, {"y", Categorical}}, "", 0).Finish(Source{}, time.Time{}, nil)
+	for _, tc := range []struct {
+		name string
+		p    *Profile
+	}{
+		{"every value", exact},
+		{"sampled, thresholds, odd categories", sampled},
+		{"no values, no prediction", empty},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var want, got bytes.Buffer
+			enc := json.NewEncoder(&want)
+			enc.SetIndent("", " ")
+			require.NoError(t, enc.Encode(tc.p))
+			require.NoError(t, Write(&got, tc.p))
+			require.Equal(t, want.String(), got.String())
+		})
+	}
+}
+
+// FuzzAppendIndent: appendIndent indents any compact JSON as json.Indent does.
+func FuzzAppendIndent(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,2,{"b":{}}],"c":"x\"y\\","d":[[]]}`, `"s"`, `[{"":""},null,true,-1.5e-7]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return
+		}
+		var compact, want bytes.Buffer
+		require.NoError(t, json.Compact(&compact, data))
+		require.NoError(t, json.Indent(&want, compact.Bytes(), "", " "))
+		require.Equal(t, want.String(), string(appendIndent(nil, compact.Bytes(), " ")))
 	})
 }
