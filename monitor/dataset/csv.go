@@ -12,6 +12,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vigilml/vigil/internal/strhash"
 	"github.com/vigilml/vigil/monitor/event"
 )
 
@@ -469,7 +470,7 @@ type catCache []*[1 << catCacheBits]string
 
 // get returns the cached string equal to category b of schema column k.
 func (c catCache) get(k int, b []byte) (string, bool) {
-	if v := c[k][shortHash(b)>>(32-catCacheBits)]; v == string(b) {
+	if v := c[k][strhash.Short(b)>>(32-catCacheBits)]; v == string(b) {
 		return v, true
 	}
 	return "", false
@@ -477,19 +478,5 @@ func (c catCache) get(k int, b []byte) (string, bool) {
 
 // put caches category v of schema column k, replacing any category in its slot.
 func (c catCache) put(k int, v string) {
-	c[k][shortHash(v)>>(32-catCacheBits)] = v
-}
-
-// shortHash mixes the length and the first and last two bytes of b, which tell
-// apart most categories of a column ("cat1", "cat12", "FR", "DE").
-func shortHash[T text](b T) uint32 {
-	h := uint32(len(b))
-	if n := len(b); n > 0 {
-		h = h*0x9E3779B1 ^ uint32(b[0])
-		h = h*0x9E3779B1 ^ uint32(b[n-1])
-		if n > 1 {
-			h = h*0x9E3779B1 ^ uint32(b[n-2])<<8 ^ uint32(b[1])<<16
-		}
-	}
-	return h * 0x9E3779B1
+	c[k][strhash.Short(v)>>(32-catCacheBits)] = v
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vigilml/vigil/drift"
+	"github.com/vigilml/vigil/internal/strhash"
 )
 
 // FormatName and Version identify the file format; Load refuses any other.
@@ -151,20 +152,6 @@ type recentCategory struct {
 	i int32 // the index + 1; 0 for an empty slot
 }
 
-// shortHash mixes the length and the first and last two bytes of s, which tell apart
-// most categories of a feature ("cat1", "cat12", "FR", "DE").
-func shortHash(s string) uint32 {
-	h := uint32(len(s))
-	if n := len(s); n > 0 {
-		h = h*0x9E3779B1 ^ uint32(s[0])
-		h = h*0x9E3779B1 ^ uint32(s[n-1])
-		if n > 1 {
-			h = h*0x9E3779B1 ^ uint32(s[n-2])<<8 ^ uint32(s[1])<<16
-		}
-	}
-	return h * 0x9E3779B1
-}
-
 // NewBuilder starts a profile of model with the given features. sampleSize ≤ 0 means
 // DefaultSampleSize. predictionType is the type of the model's output ("" when the data
 // has none).
@@ -266,7 +253,7 @@ func (a *accumulator) addCategory(v string) {
 	}
 	// A cached index is the one catIdx gives, or the index of OtherCategory for a
 	// value past MaxCategories, which stays there.
-	r := &a.recent[shortHash(v)>>(32-recentBits)]
+	r := &a.recent[strhash.Short(v)>>(32-recentBits)]
 	if r.i > 0 && r.v == v {
 		a.counts[r.i-1]++
 		return
