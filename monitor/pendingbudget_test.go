@@ -85,6 +85,7 @@ func TestReloadChangesLabelJoinInPlace(t *testing.T) {
 	s := d.stats(t, "m0")
 	require.Equal(t, 10, s.Windows.Current)
 	require.Equal(t, 10, s.Labels.PendingPredictions)
+	require.Equal(t, 12, s.Labels.MaxPending)
 
 	// Three models: 12/3 = 4 each. The six oldest predictions are dropped.
 	require.NoError(t, os.WriteFile(d.cfg, []byte(budgetCfg(storage, 3, 12, 0)), 0o600))
@@ -93,6 +94,7 @@ func TestReloadChangesLabelJoinInPlace(t *testing.T) {
 	s = d.stats(t, "m0")
 	require.Equal(t, 10, s.Windows.Current, "the window survives the new share")
 	require.Equal(t, 4, s.Labels.PendingPredictions)
+	require.Equal(t, 4, s.Labels.MaxPending, "the model's share shows in its stats")
 	require.Equal(t, 6.0, testutil.ToFloat64(d.m.metrics.forModel("m0").evictedPredCapacity))
 
 	// p6…p9 still join; p0 was dropped, so its label waits for a prediction.
@@ -116,6 +118,7 @@ func TestReloadChangesLabelJoinInPlace(t *testing.T) {
 	s = d.stats(t, "m0")
 	require.Equal(t, 20, s.Windows.Current)
 	require.Equal(t, 12, s.Labels.PendingPredictions)
+	require.Equal(t, 12, s.Labels.MaxPending)
 	require.Equal(t, 6.0, testutil.ToFloat64(d.m.metrics.forModel("m0").evictedPredCapacity))
 }
 

@@ -70,6 +70,9 @@ type LabelStats struct {
 	PendingPredictions int `json:"pending_predictions"`
 	// PendingLabels is how many labels wait for their prediction.
 	PendingLabels int `json:"pending_labels"`
+	// MaxPending is how many predictions (and, separately, labels) may wait: the model's
+	// labels.max_pending, or its share of global.max_pending_labels.
+	MaxPending int `json:"max_pending"`
 	// LagSeconds is the median time from prediction to label over the current window's pairs.
 	LagSeconds *float64 `json:"lag_seconds,omitempty"`
 }
@@ -201,6 +204,7 @@ func (m *modelState) snapshot(ts time.Time, s *evalScratch, st *ModelStats) (wid
 	}
 	st.Labels.PendingPredictions = m.pendPred.Len()
 	st.Labels.PendingLabels = m.pendLabel.Len()
+	st.Labels.MaxPending = m.pendPred.max
 	st.Windows.ReferenceKind = m.cfg.Reference.Window
 
 	// Prediction window: current and reference ranges.
