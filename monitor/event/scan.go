@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -89,10 +91,14 @@ func (d *Decoder) unexpected(i int, context string) int {
 // encoding/json words it since Go 1.27; the offset is that of its last byte.
 func (d *Decoder) badEscape(start, end int) int {
 	seq := string(d.buf[start:end])
-	if strconv.CanBackquote(seq) {
-		seq = "`" + seq + "`"
+	// Quoted as encoding/json's jsonwire quotes it: a backtick, a byte that is not UTF-8,
+	// white space or anything not printable makes it strconv.Quote (\xff, \t).
+	if strings.ContainsFunc(seq, func(r rune) bool {
+		return r == '`' || r == utf8.RuneError || unicode.IsSpace(r) || !unicode.IsPrint(r)
+	}) {
+		seq = strconv.Quote(seq)
 	} else {
-		seq = strconv.Quote(seq) // as encoding/json does: a byte that is not UTF-8 shows as \xff
+		seq = "`" + seq + "`"
 	}
 	return d.syntax(end-1, "invalid escape sequence "+seq+" in string")
 }
