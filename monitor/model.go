@@ -202,11 +202,16 @@ func newModelState(cfg ModelConfig, mm *modelMetrics, lp *loadedProfile) *modelS
 		m.startStreamFromProfile(lp)
 	}
 	m.labelTTL = time.Duration(cfg.Labels.TTL)
-	m.pendPred = newPendingSet[pendingPred](cfg.Labels.MaxPending)
-	m.pendLabel = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
+	maxPending := cfg.Labels.MaxPending
+	if maxPending <= 0 { // a config not made by Load, which resolves the share
+		maxPending = DefaultMaxPendingLabels
+	}
+	m.pendPred = newPendingSet[pendingPred](maxPending)
+	m.pendPred.onDrop = m.releaseProbs
+	m.pendLabel = newPendingSet[pendingLabel](maxPending)
 	if cfg.Canary != nil {
 		m.canary = newCanaryState(&cfg)
-		m.joinedLabels = newPendingSet[pendingLabel](cfg.Labels.MaxPending)
+		m.joinedLabels = newPendingSet[pendingLabel](maxPending)
 	}
 	return m
 }
@@ -401,11 +406,11 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 		})
 	}
 	if joined == 0 {
-		if probs != nil {
+		if probs != nil && m.probs.width > 0 { // multiclass: a binary model's scores only chose pred
 			pp.probs = m.probs.put(probs)
 		}
-		if old, evicted := m.pendPred.add(p.ID, t, pp); evicted {
-			m.probs.release(old.probs)
+		// The set hands what it evicts to releaseProbs (onDrop).
+		if _, evicted := m.pendPred.add(p.ID, t, pp); evicted {
 			m.metrics.evictedPredCapacity.Inc()
 		}
 	}
@@ -508,22 +513,25 @@ func (m *modelState) setLabels(l LabelsConfig) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.labelTTL = time.Duration(l.TTL)
-	if n := m.pendPred.setMax(l.MaxPending, m.releaseProbs); n > 0 {
+	shrinks := l.MaxPending < m.pendPred.max
+	if n := m.pendPred.setMax(l.MaxPending); n > 0 {
 		m.metrics.evictedPredCapacity.Add(float64(n))
-		if m.probs.width > 0 {
-			// Give back the rows of the larger set too.
-			old := m.probs
-			m.probs = probSlab{width: old.width}
-			m.pendPred.each(func(_ string, _ int64, v *pendingPred) {
-				v.probs = m.probs.put(old.get(v.probs))
-			})
-		}
 	}
-	if n := m.pendLabel.setMax(l.MaxPending, nil); n > 0 {
+	if shrinks && m.probs.width > 0 {
+		// Give back the rows of the larger set too.
+		old := m.probs
+		m.probs = probSlab{width: old.width}
+		m.pendPred.each(func(_ string, _ int64, v *pendingPred) {
+			if v.probs != 0 {
+				v.probs = m.probs.put(old.get(v.probs))
+			}
+		})
+	}
+	if n := m.pendLabel.setMax(l.MaxPending); n > 0 {
 		m.metrics.evictedLabelCapacity.Add(float64(n))
 	}
 	if m.joinedLabels != nil {
-		m.joinedLabels.setMax(l.MaxPending, nil)
+		m.joinedLabels.setMax(l.MaxPending)
 	}
 }
 

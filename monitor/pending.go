@@ -38,6 +38,12 @@ type pendingSet[T any] struct {
 	maxIDs int    // most bytes ids may take (node offsets are 32-bit); smaller in tests
 
 	hash func(id string) uint64 // seeded per set; tests swap in colliding ones
+
+	// onDrop, when set, is called with every record the set drops unjoined to make
+	// room (add, setMax) and with a record add cannot store, so that what a record
+	// refers to outside the set can be given back; expire and take have callbacks of
+	// their own.
+	onDrop func(v *T)
 }
 
 // pendingNode is one waiting record: 32 bytes besides its value.
@@ -68,22 +74,22 @@ func newPendingSet[T any](maxLen int) *pendingSet[T] {
 }
 
 // setMax changes the set's capacity and returns how many records, the oldest, it
-// evicted to fit, calling drop (when not nil) for each. A set that shrinks is rebuilt
-// at its new size, so the memory of the larger one is given back.
-func (s *pendingSet[T]) setMax(maxLen int, drop func(v *T)) int {
+// evicted to fit (each handed to onDrop). A set that shrinks is rebuilt at its new
+// size, so the memory of the larger one is given back.
+func (s *pendingSet[T]) setMax(maxLen int) int {
 	if maxLen >= s.max {
 		s.max = maxLen
 		return 0
 	}
 	k := 0
 	for s.n > maxLen {
-		if drop != nil {
-			drop(&s.nodes[s.head].val)
+		if s.onDrop != nil {
+			s.onDrop(&s.nodes[s.head].val)
 		}
 		s.remove(s.head)
 		k++
 	}
-	small := &pendingSet[T]{max: maxLen, free: -1, head: -1, tail: -1, maxIDs: s.maxIDs, hash: s.hash}
+	small := &pendingSet[T]{max: maxLen, free: -1, head: -1, tail: -1, maxIDs: s.maxIDs, hash: s.hash, onDrop: s.onDrop}
 	for i := s.head; i >= 0; i = s.nodes[i].next {
 		nd := &s.nodes[i]
 		small.add(string(s.idOf(i)), nd.time, nd.val)
@@ -104,11 +110,18 @@ func (s *pendingSet[T]) Len() int { return s.n }
 // and only the first is returned.
 func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
 	if len(id) > s.maxIDs {
+		if s.onDrop != nil {
+			w := v // not &v: that would move every add's v to the heap
+			s.onDrop(&w)
+		}
 		return v, true
 	}
 	for s.n > 0 && (s.n >= s.max || s.idLive+len(id) > s.maxIDs) {
 		if !evicted {
 			old, evicted = s.nodes[s.head].val, true
+		}
+		if s.onDrop != nil {
+			s.onDrop(&s.nodes[s.head].val)
 		}
 		s.remove(s.head)
 	}

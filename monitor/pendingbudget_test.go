@@ -128,12 +128,12 @@ func TestPendingSetSetMax(t *testing.T) {
 		s.add(fmt.Sprint("id-", i%6), int64(i), i) // ids 0 and 1 twice
 	}
 	var dropped []int
-	drop := func(v *int) { dropped = append(dropped, *v) }
-	require.Equal(t, 0, s.setMax(16, drop), "growing drops nothing")
+	s.onDrop = func(v *int) { dropped = append(dropped, *v) }
+	require.Equal(t, 0, s.setMax(16), "growing drops nothing")
 	require.Empty(t, dropped)
 	require.Equal(t, 8, s.Len())
 
-	require.Equal(t, 5, s.setMax(3, drop))
+	require.Equal(t, 5, s.setMax(3))
 	require.Equal(t, []int{0, 1, 2, 3, 4}, dropped, "the oldest are dropped, each handed to drop")
 	require.Equal(t, 3, s.Len())
 	require.LessOrEqual(t, cap(s.nodes), 3, "a shrunk set gives back its larger slab")
@@ -145,6 +145,7 @@ func TestPendingSetSetMax(t *testing.T) {
 
 	_, evicted := s.add("id-9", 9, 9)
 	require.True(t, evicted, "the new capacity holds")
+	require.Equal(t, []int{0, 1, 2, 3, 4, 5}, dropped, "the rebuilt set keeps onDrop")
 	require.Equal(t, 3, s.Len())
 	var vals []int
 	s.take("id-0", func(_ int64, v *int) { vals = append(vals, *v) })
@@ -201,8 +202,39 @@ func TestModelFingerprintLeavesOutLabels(t *testing.T) {
 	require.Equal(t, modelFingerprint(mc, nil), modelFingerprint(other, nil))
 	require.True(t, fingerprintMatches(fingerprint(mc, nil), mc, nil), "a snapshot written before labels were left out")
 	require.False(t, fingerprintMatches(fingerprint(mc, nil), other, nil), "…under the labels it was written with only")
+	// Before the budget, a model without labels.max_pending had 100,000; after an upgrade
+	// with more than ten models its share is less, and its snapshot still restores.
+	many, err := Load([]byte(budgetCfg("", 11, 0, 0)))
+	require.NoError(t, err)
+	share := many.Models[3]
+	require.Equal(t, 90909, share.Labels.MaxPending)
+	before := share
+	before.Labels.MaxPending = 100000
+	require.True(t, fingerprintMatches(fingerprint(before, nil), share, nil))
 	changed := mc
 	changed.MaxVersions++
 	require.False(t, fingerprintMatches(modelFingerprint(mc, nil), changed, nil))
 	require.False(t, fingerprintMatches(fingerprint(mc, nil), changed, nil))
+}
+
+// TestPendingSetOnDropSeesEveryEviction: when ids fill the arena, add evicts several
+// records to fit a long one and returns only the first; onDrop sees each of them, and a
+// record too long to store at all.
+func TestPendingSetOnDropSeesEveryEviction(t *testing.T) {
+	s := newTestPendingSet(100, 40, nil)
+	var dropped []int
+	s.onDrop = func(v *int) { dropped = append(dropped, *v) }
+	for i := range 4 {
+		s.add(fmt.Sprintf("id-%05d", i), int64(i), i) // 8 bytes each: 32 of 40
+	}
+	old, evicted := s.add(strings.Repeat("x", 30), 4, 4) // needs 3 of them gone
+	require.True(t, evicted)
+	require.Equal(t, 0, old)
+	require.Equal(t, []int{0, 1, 2}, dropped)
+	require.Equal(t, 2, s.Len())
+
+	_, evicted = s.add(strings.Repeat("y", 41), 5, 5) // longer than the arena may grow
+	require.True(t, evicted)
+	require.Equal(t, []int{0, 1, 2, 5}, dropped)
+	require.Equal(t, 2, s.Len())
 }

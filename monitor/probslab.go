@@ -14,8 +14,12 @@ type probSlab struct {
 }
 
 // put copies p into a row (cut or padded with zeros to width) and returns the row's
-// reference, which is never 0.
+// reference, which is never 0; a slab of width 0 (not multiclass) keeps nothing and
+// returns 0.
 func (s *probSlab) put(p []float64) int32 {
+	if s.width == 0 {
+		return 0
+	}
 	var r int32
 	if n := len(s.free); n > 0 {
 		r, s.free = s.free[n-1], s.free[:n-1]

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -141,4 +142,36 @@ func TestMulticlassProbabilitiesWait(t *testing.T) {
 	ms.mu.Unlock()
 	// pred(22) swaps greet's and bye's, pred(23) ask's and greet's; no fourth class.
 	require.Equal(t, [][]float64{{0.2, 0.5, 0.3, 0}, {0.5, 0.3, 0.2, 0}}, kept, "r22 and r23 keep their probabilities")
+
+	// A shrink that drops nothing still compacts: r22 and r23 fit in 3.
+	ms.mu.Lock()
+	ms.probs.put([]float64{1}) // a stray row the compaction must not keep
+	ms.mu.Unlock()
+	ms.setLabels(LabelsConfig{TTL: ms.cfg.Labels.TTL, MaxPending: 2})
+	ms.setLabels(LabelsConfig{TTL: ms.cfg.Labels.TTL, MaxPending: 3})
+	ms.setLabels(LabelsConfig{TTL: ms.cfg.Labels.TTL, MaxPending: 2})
+	ms.mu.Lock()
+	require.Len(t, ms.probs.data, 2*ms.probs.width)
+	ms.mu.Unlock()
+
+	// Expiry by labels.ttl gives the rows back too.
+	ms.expire(later.clock.Now().Add(2 * time.Hour))
+	rows, pending = slab(later)
+	require.Zero(t, pending)
+	require.Zero(t, rows, "expired predictions give their rows back")
+}
+
+// TestBinaryScoresWait: a binary model may be sent class scores; they choose its
+// prediction and are not kept while it waits for its label (a binary model has no
+// probability slab).
+func TestBinaryScoresWait(t *testing.T) {
+	d := startDaemon(t, binaryCfg)
+	r := d.post(t, "/api/v1/predictions", "", `{"model":"fraud","id":"b1","scores":{"0":0.3,"1":0.7}}`)
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	r = d.post(t, "/api/v1/labels", "", `{"model":"fraud","id":"b1","label":1}`)
+	require.Equal(t, http.StatusAccepted, r.status, string(r.body))
+	d.m.Evaluate(d.clock.Now())
+	acc, ok := qualityValue(d.stats(t, "fraud"), "", "*", "accuracy")
+	require.True(t, ok)
+	require.Equal(t, 1.0, acc, "the scores chose class 1")
 }

@@ -123,13 +123,20 @@ func modelFingerprint(cfg ModelConfig, lp *loadedProfile) string {
 	return fingerprint(cfg, lp)
 }
 
-// legacyFingerprint is the fingerprint of snapshots written before labels were left out.
+// legacyFingerprint is the fingerprint of snapshots written before labels were left out,
+// when labels.max_pending was what the config says.
 func legacyFingerprint(cfg ModelConfig, lp *loadedProfile) string { return fingerprint(cfg, lp) }
 
 // fingerprintMatches reports whether a snapshot's fingerprint is that of the model's
-// config: today's, or the one before labels were left out.
+// config: today's, or the one before labels were left out, with labels.max_pending as
+// the config sets it or, for a model that takes a share of global.max_pending_labels,
+// as it was by default then (100,000).
 func fingerprintMatches(fp string, cfg ModelConfig, lp *loadedProfile) bool {
-	return fp == modelFingerprint(cfg, lp) || fp == legacyFingerprint(cfg, lp)
+	if fp == modelFingerprint(cfg, lp) || fp == legacyFingerprint(cfg, lp) {
+		return true
+	}
+	cfg.Labels.MaxPending = DefaultMaxPendingLabels
+	return fp == legacyFingerprint(cfg, lp)
 }
 
 func fingerprint(cfg ModelConfig, lp *loadedProfile) string {
@@ -382,9 +389,7 @@ func (m *modelState) restoreState(s *modelSnap) error {
 		if len(p.Probs) > 0 && m.probs.width > 0 {
 			pp.probs = m.probs.put(p.Probs)
 		}
-		if old, evicted := m.pendPred.add(p.ID, p.Time, pp); evicted {
-			m.probs.release(old.probs)
-		}
+		m.pendPred.add(p.ID, p.Time, pp) // what it evicts goes to releaseProbs
 	}
 	for _, l := range s.PendLabel {
 		m.pendLabel.add(l.ID, l.Time, pendingLabel{y: l.Y})
