@@ -172,7 +172,7 @@ func runDaemon(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *autoMemLimit {
-		setMemoryLimit(ctx, memlimit.FromCgroup, *memLimitRatio, logger)
+		setMemoryLimit(ctx, memlimit.FromCgroup, *memLimitRatio, memLimitRefresh, logger)
 	}
 	m, err := monitor.New(monitor.Options{
 		ConfigFile:    *configFile,

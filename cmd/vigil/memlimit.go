@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -18,16 +19,23 @@ const memLimitRefresh = time.Minute
 // memory limit that provider reports (the container's cgroup limit in vigil run), as
 // Prometheus's --auto-gomemlimit does: near the limit the garbage collector works
 // harder instead of letting the heap double before the kernel's OOM killer acts. It
-// does nothing when GOMEMLIMIT is set in the environment, and sets no limit when the
-// provider reports none. It returns the limit in effect; a failure is logged by the
-// library, once, and vigil runs on without a limit.
-func setMemoryLimit(ctx context.Context, provider memlimit.Provider, ratio float64, logger *slog.Logger) int64 {
-	limit, _ := memlimit.Set(
+// does nothing when GOMEMLIMIT is set in the environment (AUTOMEMLIMIT, the library's
+// own variable, may override the ratio or say "off"), and sets no limit when the
+// provider reports none. When it found a limit it reads it again every refresh, so that
+// a pod resized in place gets a matching GOMEMLIMIT. It returns the limit in effect; a
+// failure is logged by the library, once, and vigil runs on without a limit.
+func setMemoryLimit(ctx context.Context, provider memlimit.Provider, ratio float64, refresh time.Duration, logger *slog.Logger) int64 {
+	opts := []memlimit.Option{
 		memlimit.WithProvider(provider),
 		memlimit.WithRatio(ratio),
 		memlimit.WithLogger(logger.With("component", "automemlimit")),
-		memlimit.WithRefreshInterval(ctx, memLimitRefresh),
-	)
+	}
+	limit, err := memlimit.Set(opts...)
+	if err != nil || limit == math.MaxInt64 || os.Getenv("GOMEMLIMIT") != "" || os.Getenv("AUTOMEMLIMIT") == "off" {
+		// No limit to follow: refreshing would only log the same failure every minute.
+		return limit
+	}
+	limit, _ = memlimit.Set(append(opts, memlimit.WithRefreshInterval(ctx, refresh))...)
 	return limit
 }
 

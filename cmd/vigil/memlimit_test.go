@@ -8,7 +8,10 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
 	"github.com/stretchr/testify/require"
@@ -50,7 +53,7 @@ func TestSetMemoryLimit(t *testing.T) {
 			}
 			var logs bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			got := setMemoryLimit(t.Context(), tc.provider, tc.ratio, logger)
+			got := setMemoryLimit(t.Context(), tc.provider, tc.ratio, time.Minute, logger)
 			require.Equal(t, tc.want, got)
 			require.Equal(t, tc.want, debug.SetMemoryLimit(-1), "the runtime's limit")
 			if tc.log != "" {
@@ -69,4 +72,51 @@ func TestAutoGoMemLimitRatioFlag(t *testing.T) {
 		require.Equal(t, 2, run([]string{"run", "--auto-gomemlimit.ratio", r}, &out, &errb), r)
 		require.Contains(t, errb.String(), "--auto-gomemlimit.ratio must be in (0, 1]", r)
 	}
+}
+
+// syncBuf is a log buffer the refresh goroutine may write while the test reads it.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestMemoryLimitRefresh: a limit found is read again, so a container resized in place
+// gets a new GOMEMLIMIT; a limit that cannot be read is not retried (its error would be
+// logged every minute).
+func TestMemoryLimitRefresh(t *testing.T) {
+	const mib = 1 << 20
+	t.Run("follows the container's limit", func(t *testing.T) {
+		noMemLimitEnv(t)
+		var limit atomic.Uint64
+		limit.Store(1024 * mib)
+		provider := func() (uint64, error) { return limit.Load(), nil }
+		logger := slog.New(slog.NewTextHandler(&syncBuf{}, nil))
+		require.Equal(t, int64(512*mib), setMemoryLimit(t.Context(), provider, 0.5, 10*time.Millisecond, logger))
+		limit.Store(2048 * mib)
+		require.Eventually(t, func() bool { return debug.SetMemoryLimit(-1) == 1024*mib }, 10*time.Second, 10*time.Millisecond)
+	})
+	t.Run("a failure is logged once", func(t *testing.T) {
+		noMemLimitEnv(t)
+		debug.SetMemoryLimit(math.MaxInt64)
+		var calls atomic.Int32
+		provider := func() (uint64, error) { calls.Add(1); return 0, errors.New("no cgroup here") }
+		logs := &syncBuf{}
+		logger := slog.New(slog.NewTextHandler(logs, nil))
+		setMemoryLimit(t.Context(), provider, 0.9, 10*time.Millisecond, logger)
+		time.Sleep(200 * time.Millisecond) // twenty refresh intervals
+		require.Equal(t, int32(1), calls.Load(), "not read again")
+		require.Equal(t, 1, strings.Count(logs.String(), "level=ERROR"), logs.String())
+	})
 }
