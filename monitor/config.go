@@ -52,9 +52,12 @@ const (
 	DefaultMaxInflight        = 64
 	DefaultWindowSize         = 10000
 	DefaultLabelTTL           = 72 * time.Hour
-	DefaultMaxPendingLabels   = 100000
-	// DefaultMaxPendingLabelsTotal is global.max_pending_labels: about 120 MB of
-	// predictions waiting for their labels across all models.
+	// DefaultMaxPendingLabels is the most labels.max_pending a model takes as its share of
+	// global.max_pending_labels.
+	DefaultMaxPendingLabels = 100000
+	// DefaultMaxPendingLabelsTotal is global.max_pending_labels: about 95 MB of
+	// predictions waiting for their labels (and 65 MB of labels waiting for their
+	// predictions) across the models that take a share of it.
 	DefaultMaxPendingLabelsTotal = 1000000
 	DefaultMaxSegments           = 20
 	DefaultMaxVersions           = 5
@@ -308,6 +311,8 @@ type FeatureConfig struct {
 }
 
 // LabelsConfig bounds the wait of predictions for their labels (and of labels for their predictions).
+// A MaxPending unset or 0 is set by Load to the model's share of
+// global.max_pending_labels.
 type LabelsConfig struct {
 	TTL        Duration `yaml:"ttl"`
 	MaxPending int      `yaml:"max_pending"`
