@@ -253,8 +253,9 @@ func (a *accumulator) addCategory(v string) {
 	}
 	// A cached index is the one catIdx gives, or the index of OtherCategory for a
 	// value past MaxCategories, which stays there.
-	r := &a.recent[strhash.Short(v)>>(32-recentBits)]
-	if r.i > 0 && r.v == v {
+	key := v
+	r := &a.recent[strhash.Short(key)>>(32-recentBits)]
+	if r.i > 0 && r.v == key {
 		a.counts[r.i-1]++
 		return
 	}
@@ -273,7 +274,7 @@ func (a *accumulator) addCategory(v string) {
 			a.counts = append(a.counts, 0)
 		}
 	}
-	r.v, r.i = v, i+1
+	r.v, r.i = key, i+1 // under the value seen, which may count as OtherCategory
 	a.counts[i]++
 }
 
