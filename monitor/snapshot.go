@@ -123,22 +123,19 @@ func modelFingerprint(cfg ModelConfig, lp *loadedProfile) string {
 	return fingerprint(cfg, lp)
 }
 
-// legacyFingerprint is the fingerprint of snapshots written before labels were left out,
-// when labels.max_pending was what the config says.
-func legacyFingerprint(cfg ModelConfig, lp *loadedProfile) string { return fingerprint(cfg, lp) }
-
 // fingerprintMatches reports whether a snapshot's fingerprint is that of the model's
-// config: today's, or the one before labels were left out, with labels.max_pending as
-// the config sets it or, for a model that takes a share of global.max_pending_labels,
-// as it was by default then (100,000).
+// config: today's, or the one written before labels were left out (fingerprint of the
+// whole config), with labels.max_pending as the config sets it or, for a model that
+// takes a share of global.max_pending_labels, as it was by default then (100,000).
 func fingerprintMatches(fp string, cfg ModelConfig, lp *loadedProfile) bool {
-	if fp == modelFingerprint(cfg, lp) || fp == legacyFingerprint(cfg, lp) {
+	if fp == modelFingerprint(cfg, lp) || fp == fingerprint(cfg, lp) {
 		return true
 	}
 	cfg.Labels.MaxPending = DefaultMaxPendingLabels
-	return fp == legacyFingerprint(cfg, lp)
+	return fp == fingerprint(cfg, lp)
 }
 
+// fingerprint is the digest of the whole model config and of its profile.
 func fingerprint(cfg ModelConfig, lp *loadedProfile) string {
 	b, err := json.Marshal(cfg)
 	if err != nil {
