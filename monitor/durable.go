@@ -115,7 +115,14 @@ func (d *durable) loadSnapshot(cfg *Config, st *engineState) (int, error) {
 		}
 		if err := ms.restoreState(&s); err != nil {
 			d.logger.Error("cannot restore a model's windows from the snapshot", "model", s.Model, "err", err)
-			st.models[s.Model] = newModelState(ms.cfg, ms.metrics, ms.profile)
+			fresh := newModelState(ms.cfg, ms.metrics, ms.profile)
+			if ms.spill != nil {
+				ms.spill.close()
+				if err := fresh.spillReference(ms.spill.dir, d.logger); err != nil {
+					d.logger.Warn("a filling first-N reference is kept in memory", "model", s.Model, "err", err)
+				}
+			}
+			st.models[s.Model] = fresh
 			continue
 		}
 		restored++

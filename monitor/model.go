@@ -72,6 +72,9 @@ type modelState struct {
 	window *predWindow // predictions (primary role); current, plus previous when reference=previous
 	first  *predWindow // the frozen first-N reference, when reference=first
 	pairs  *pairWindow // joined prediction-label pairs
+	// spill holds a streaming model's filling first-N reference's numeric values on disk
+	// (first then has no numeric columns); nil when they are in first.
+	spill *refSpill
 
 	pendPred  *pendingSet[pendingPred]
 	probs     probSlab  // class probabilities of the waiting multiclass predictions
@@ -310,9 +313,13 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 		slot := m.window.push(t, version, pred, score)
 		exact := m.stream == nil
 		var firstSlot = -1
+		var firstRow []float64 // the spill's row, when the reference is on disk
 		if m.first != nil && !m.first.frozen() {
 			firstSlot = m.first.push(t, version, pred, score)
 			m.first.clearFeatures(firstSlot)
+			if m.spill != nil {
+				firstRow = m.spill.next()
+			}
 		}
 		if exact {
 			m.window.clearFeatures(slot)
@@ -343,7 +350,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 				if exact {
 					m.window.num[fs.col][slot] = v
 				}
-				if firstSlot >= 0 {
+				if firstRow != nil {
+					firstRow[fs.col] = v
+				} else if firstSlot >= 0 {
 					m.first.num[fs.col][firstSlot] = v
 				}
 				if pn != nil && !math.IsNaN(v) {
@@ -370,6 +379,9 @@ func (m *modelState) addPrediction(p *event.Prediction, arrival time.Time) (rej 
 					pn.cat[fs.col].add(id)
 				}
 			}
+		}
+		if firstRow != nil {
+			m.spill.commit()
 		}
 		if pn != nil {
 			for i, ok := range m.seen {

@@ -257,6 +257,9 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 			}
 		}
 		ms := newModelState(mc, m.metrics.forModel(mc.Name), lp)
+		if err := ms.spillReference(cfg.Global.StoragePath, m.logger); err != nil {
+			m.logger.Warn("a filling first-N reference is kept in memory", "model", mc.Name, "err", err)
+		}
 		ms.watchedSince = m.opts.Now()
 		if m.durable != nil {
 			ms.log = m.durable.log

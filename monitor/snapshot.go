@@ -269,6 +269,17 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 		Window: snapPred(m.window), First: snapPred(m.first), Pairs: snapPairs(m.pairs),
 		Unknown: maps.Clone(m.unknownFeatures), LastEvent: m.lastEvent, Watched: m.watchedSince, Predictions: m.predictions, Labels: m.labels,
 	}
+	if m.spill != nil {
+		// The snapshot has the reference's columns as if they were in memory.
+		s.First.Num = make([][]float64, m.spill.nNum)
+		if m.spill.open() {
+			cols, err := m.spill.columns()
+			if err != nil {
+				return nil, err
+			}
+			s.First.Num = cols
+		}
+	}
 	for _, f := range m.feats {
 		var names []string
 		if f.dict != nil {
@@ -369,8 +380,17 @@ func (m *modelState) restoreState(s *modelSnap) error {
 		return fmt.Errorf("the snapshot's first-N reference does not match the config")
 	}
 	if m.first != nil {
+		var spilled [][]float64
+		if m.spill != nil {
+			spilled, s.First.Num = s.First.Num, nil
+		}
 		if err := restorePred(m.first, s.First, s.StreamRef != nil); err != nil {
 			return fmt.Errorf("reference window: %w", err)
+		}
+		if m.spill != nil {
+			if err := m.restoreSpill(spilled, len(s.First.Time), s.StreamRef != nil); err != nil {
+				return fmt.Errorf("reference window: %w", err)
+			}
 		}
 	}
 	if s.StreamRef != nil {
@@ -474,6 +494,9 @@ func (m *modelState) restoreStream(s *streamSnap) error {
 			return fmt.Errorf("no reference to start from")
 		}
 		m.startStreamFromFirst()
+		if !w.ready {
+			return fmt.Errorf("the first-N reference is lost")
+		}
 	}
 	if len(s.Panes) != len(w.panes) || s.Cur < 0 || s.Cur >= len(w.panes) {
 		return fmt.Errorf("%d panes, want %d", len(s.Panes), len(w.panes))

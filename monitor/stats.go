@@ -348,9 +348,12 @@ func (m *modelState) copyFeatures(s *evalScratch, cur *predWindow, lo, hi int, r
 				// count its values instead of copying (and then sorting) them every tick.
 				// Once full it is summarised (streamRef) and its values dropped.
 				fd.refCounted = true
-				if f.typ == Numeric {
+				switch {
+				case f.typ == Numeric && m.spill != nil && m.spill.open():
+					fd.refSize = m.spill.present[f.col] // rlo, rhi span the whole reference
+				case f.typ == Numeric:
 					fd.refSize = countNumeric(ref, ref.num[f.col], rlo, rhi)
-				} else {
+				default:
 					fd.refSize = countCategories(ref, ref.cat[f.col], rlo, rhi)
 				}
 			}

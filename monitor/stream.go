@@ -293,15 +293,23 @@ func (m *modelState) addPredictionToPane(pn *pane, pred, score float64) {
 }
 
 // startStreamFromFirst starts the streaming window once the first-N reference is full,
-// and replaces the reference's raw feature values by their summaries (summarise).
+// and replaces the reference's raw feature values by their summaries (summarise). If the
+// values cannot be read back from disk, they are lost: the reference fills again, in memory.
 func (m *modelState) startStreamFromFirst() {
-	f := m.first
-	refNum := make([][]float64, len(f.num))
-	for col := range f.num {
-		refNum[col] = appendNumeric(nil, f, f.num[col], 0, f.len())
+	refNum, err := m.firstNumeric()
+	if err != nil {
+		m.spill.logger.Error("a first-N reference is lost; it fills again from the next predictions", "err", err)
+		nNum := m.spill.nNum
+		m.spill.close()
+		m.spill = nil
+		m.first = newPredWindow(m.first.r.max, nNum, len(m.first.cat))
+		return
 	}
 	samples := m.startStream(refNum, m.predReference(), m.predNumeric())
-	m.summarise(samples)
+	m.summarise(samples, refNum)
+	if m.spill != nil {
+		m.spill.close()
+	}
 }
 
 // predNumeric reports whether the streaming windows summarise a first-N model's output as
@@ -324,10 +332,10 @@ func (m *modelState) predReference() []float64 {
 }
 
 // summarise builds the streaming reference of a full first-N reference from its sorted
-// numeric columns and its category ids, learns the automatic thresholds from its values
+// numeric columns (samples; refNum in arrival order) and its category ids, learns the automatic thresholds from its values
 // (as an evaluation would), and then drops the raw feature columns. The model's outputs
 // (a few bytes per prediction) stay: the evaluation compares the prediction from them.
-func (m *modelState) summarise(samples []*drift.Sample) {
+func (m *modelState) summarise(samples []*drift.Sample, refNum [][]float64) {
 	f, w := m.first, m.stream
 	ref := &streamRef{auto: map[string]float64{}}
 	for col, s := range samples {
@@ -357,7 +365,7 @@ func (m *modelState) summarise(samples []*drift.Sample) {
 		fd := featureData{name: fs.name, typ: fs.typ, cfg: fc}
 		if fs.typ == Numeric {
 			// learnThreshold cuts the reference into contiguous sub-windows: arrival order.
-			fd.refNum = appendNumeric(nil, f, f.num[fs.col], 0, f.len())
+			fd.refNum = refNum[fs.col]
 		} else {
 			fd.refCat = cats[fs.col]
 		}
