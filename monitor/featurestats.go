@@ -222,6 +222,8 @@ func (m *modelState) featureStats(s *evalScratch, c *refCache, frozen bool) ([]F
 		for i := range s.feats {
 			fd := &s.feats[i]
 			switch {
+			case m.profile != nil && s.streamRef != nil:
+				m.prepareProfileStream(fd, i, s.streamRef, c)
 			case m.profile != nil:
 				m.prepareProfile(fd, c)
 			case s.streamRef != nil && fd.cfg != nil:
@@ -294,6 +296,24 @@ func prepareStreamRef(fd *featureData, col int, ref *streamRef, cache *refCache)
 	}
 	if v, ok := ref.auto[fd.name]; ok {
 		cache.auto[fd.name] = v
+	}
+}
+
+// prepareProfileStream takes feature i's reference (the prediction's past the declared
+// features) from a streaming model's summarised profile (summariseProfile).
+func (m *modelState) prepareProfileStream(fd *featureData, i int, ref *streamRef, cache *refCache) {
+	if i < len(m.feats) {
+		if k := ref.num; m.feats[i].typ == Numeric && k[m.feats[i].col] == nil {
+			return // the profile has no values of it
+		}
+		prepareStreamRef(fd, m.feats[i].col, ref, cache)
+		return
+	}
+	switch pp := m.profile.p.Prediction; {
+	case ref.pred != nil:
+		cache.refSketch[fd.name] = ref.pred
+	case pp != nil && pp.Type == "categorical" && fd.typ == Categorical:
+		cache.counts[fd.name] = m.profileCounts[fd.name]
 	}
 }
 

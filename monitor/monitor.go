@@ -205,6 +205,7 @@ func New(opts Options) (*Monitor, error) {
 		}
 		m.durable = d
 	}
+	st.releaseProfileSamples()
 	if err := m.newSources(cfg); err != nil {
 		return nil, err
 	}
@@ -267,6 +268,18 @@ func (m *Monitor) buildState(cfg *Config, old *engineState) *engineState {
 		st.models[mc.Name] = ms
 	}
 	return st
+}
+
+// releaseProfileSamples drops what the streaming models' profiles hold that their
+// summaries replace, once the models are made (and restored from the snapshot, which may
+// make a model again from its profile).
+func (st *engineState) releaseProfileSamples() {
+	for name, ms := range st.models {
+		ms.releaseProfileSamples(ms.profile)
+		if lp := st.cfg.profiles[name]; lp != nil && lp != ms.profile {
+			ms.releaseProfileSamples(lp) // read again by a reload that kept the model's state
+		}
+	}
 }
 
 func modelNames(cfg *Config) []string {
@@ -447,6 +460,7 @@ func (m *Monitor) reload() error {
 	m.applyMu.Lock()
 	old := m.state.Load()
 	st := m.buildState(cfg, old)
+	st.releaseProfileSamples()
 	m.state.Store(st)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()

@@ -302,7 +302,7 @@ func (m *modelState) snapState(name, fingerprint string) (*modelSnap, error) {
 			s.JoinedLabels = append(s.JoinedLabels, pendLabelSnap{ID: id, Time: t, Y: v.y})
 		})
 	}
-	if m.stream != nil && m.stream.ref != nil {
+	if m.stream != nil && m.stream.ref != nil && m.first != nil { // a profile's is made from the profile
 		rs, err := snapStreamRef(m.stream)
 		if err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/vigilml/vigil/drift"
@@ -27,18 +28,21 @@ type streamWindow struct {
 	predOpts *sketch.NumericOptions  // the prediction, when numeric
 	catDicts []*dict                 // per categorical column: the feature's dictionary
 	nFeat    int
-	// ref is the first-N reference as the windows are compared with it, once it is full;
-	// its raw feature values are then dropped. nil with a profile reference.
+	// ref is the reference as the windows are compared with it: a first-N reference once
+	// it is full (its raw feature values are then dropped), or a profile from the start.
 	ref *streamRef
 }
 
-// streamRef is a full first-N reference summarised for the streaming windows: what the
-// evaluation needs of it, in place of its 8 bytes per numeric value. It is built once and
+// streamRef is a full first-N reference or a profile summarised for the streaming windows:
+// what the evaluation needs of it, in place of its 8 bytes per numeric value. It is built once and
 // never changed, so evaluations read it without the model's lock.
 type streamRef struct {
 	num  []*sketch.Numeric  // per numeric column, with the panes' options
 	cat  []map[uint32]int64 // per categorical column: count by category id
 	auto map[string]float64 // per feature with threshold: auto, the learnt limit
+	// pred is a profile's numeric prediction, with the panes' options; nil otherwise (a
+	// first-N reference keeps the model's outputs, a few bytes per prediction).
+	pred *sketch.Numeric
 }
 
 type pane struct {
@@ -400,7 +404,8 @@ func (m *modelState) startStreamFromProfile(lp *loadedProfile) {
 	if numeric {
 		predRef = pp.Sample
 	}
-	m.startStream(refNum, predRef, numeric)
+	samples := m.startStream(refNum, predRef, numeric)
+	m.summariseProfile(lp, samples)
 	// Out of range is measured against the data's exact range, as in exact mode.
 	for i, f := range m.feats {
 		pf := lp.p.Feature(f.name)
@@ -415,5 +420,83 @@ func (m *modelState) startStreamFromProfile(lp *loadedProfile) {
 		if fc.Max == nil {
 			b[1] = *pf.Max
 		}
+	}
+}
+
+// summariseProfile builds the streaming reference of a profile from its sorted numeric
+// samples, as the evaluation built it from them before: each numeric feature's (and a
+// numeric prediction's) sorted sample added to a summary with the panes' options, the
+// profile's category counts, and the thresholds of features with threshold: auto, the
+// profile's or learnt from its sample. releaseProfileSamples can then drop the samples.
+func (m *modelState) summariseProfile(lp *loadedProfile, samples []*drift.Sample) {
+	w := m.stream
+	ref := &streamRef{auto: map[string]float64{}, num: make([]*sketch.Numeric, len(samples)), cat: make([]map[uint32]int64, len(w.catDicts))}
+	sorted := func(s *drift.Sample, opts sketch.NumericOptions) *sketch.Numeric {
+		if s == nil || s.Len() == 0 {
+			return nil // no reference values: no verdict, as without the summary
+		}
+		k, err := sketch.NewNumeric(opts)
+		if err != nil {
+			k, _ = sketch.NewNumeric(sketch.NumericOptions{}) // cannot happen: the panes' options are valid
+		}
+		for _, v := range s.Sorted() {
+			k.Add(v)
+		}
+		return k
+	}
+	for col, s := range samples {
+		ref.num[col] = sorted(s, w.panes[0].num[col].Options())
+	}
+	if pp := lp.p.Prediction; pp != nil && pp.Type == "numeric" && w.panes[0].predNum != nil {
+		ref.pred = sorted(drift.NewSample(pp.Sample), w.panes[0].predNum.Options())
+	}
+	for i := range m.feats {
+		fs := &m.feats[i]
+		fc := &m.cfg.Features[i]
+		if fs.typ != Numeric {
+			ref.cat[fs.col] = m.profileCounts[fs.name]
+		}
+		if fc.Drift == nil || !fc.Drift.Threshold.Auto {
+			continue
+		}
+		pf := lp.p.Feature(fs.name)
+		n := 0
+		if fs.typ == Numeric {
+			n = len(pf.Sample)
+		} else {
+			for _, c := range m.profileCounts[fs.name] {
+				n += int(c)
+			}
+		}
+		method := fc.Drift.Method
+		if method == "" {
+			method = defaultMethod(fs.typ, n, m.cfg.Drift.LargeSample)
+		}
+		if v, ok := pf.Thresholds[method]; ok {
+			ref.auto[fs.name] = v
+		} else if fs.typ == Numeric {
+			// Learn from the profile's sample, as vigil baseline would have.
+			fd := featureData{name: fs.name, typ: fs.typ, cfg: fc, refNum: slices.Clone(pf.Sample)}
+			ref.auto[fs.name] = m.learnThreshold(&fd, method)
+		}
+	}
+	w.ref = ref
+}
+
+// releaseProfileSamples drops the numeric samples of a streaming model's profile lp (its
+// own, or the same file read again) once they are summarised (summariseProfile): 8 bytes
+// a value, up to 100,000 values a feature. The daemon calls it once nothing will make a
+// model state from lp again.
+func (m *modelState) releaseProfileSamples(lp *loadedProfile) {
+	if lp == nil || m.stream == nil || m.stream.ref == nil {
+		return
+	}
+	for _, f := range m.feats {
+		if pf := lp.p.Feature(f.name); f.typ == Numeric && pf != nil {
+			pf.Sample = nil
+		}
+	}
+	if pp := lp.p.Prediction; pp != nil && m.stream.ref.pred != nil {
+		pp.Sample = nil
 	}
 }
