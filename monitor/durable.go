@@ -113,12 +113,16 @@ func (d *durable) loadSnapshot(cfg *Config, st *engineState) (int, error) {
 			d.logger.Warn("model config changed since the snapshot; its windows start from the write-ahead log alone", "model", s.Model)
 			continue
 		}
+		spillDir := ""
+		if ms.spill != nil {
+			spillDir = ms.spill.dir // restoreState may drop a spill it cannot read
+		}
 		if err := ms.restoreState(&s); err != nil {
 			d.logger.Error("cannot restore a model's windows from the snapshot", "model", s.Model, "err", err)
 			fresh := newModelState(ms.cfg, ms.metrics, ms.profile)
-			if ms.spill != nil {
-				ms.spill.close()
-				if err := fresh.spillReference(ms.spill.dir, d.logger); err != nil {
+			ms.closeSpill()
+			if spillDir != "" {
+				if err := fresh.spillReference(spillDir, d.logger); err != nil {
 					d.logger.Warn("a filling first-N reference is kept in memory", "model", s.Model, "err", err)
 				}
 			}

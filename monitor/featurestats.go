@@ -310,7 +310,7 @@ func (m *modelState) prepareProfileStream(fd *featureData, i int, ref *streamRef
 		return
 	}
 	switch pp := m.profile.p.Prediction; {
-	case ref.pred != nil:
+	case ref.pred != nil && fd.typ == Numeric:
 		cache.refSketch[fd.name] = ref.pred
 	case pp != nil && pp.Type == "categorical" && fd.typ == Categorical:
 		cache.counts[fd.name] = m.profileCounts[fd.name]

@@ -73,7 +73,8 @@ type modelState struct {
 	first  *predWindow // the frozen first-N reference, when reference=first
 	pairs  *pairWindow // joined prediction-label pairs
 	// spill holds a streaming model's filling first-N reference's numeric values on disk
-	// (first then has no numeric columns); nil when they are in first.
+	// (first then has no numeric columns), and is closed once the reference is summarised;
+	// nil when they are in first.
 	spill *refSpill
 
 	pendPred  *pendingSet[pendingPred]

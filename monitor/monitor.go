@@ -399,6 +399,9 @@ func (m *Monitor) Stop(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("close the write-ahead log: %w", err))
 			}
 		}
+		for _, ms := range m.state.Load().models {
+			ms.closeSpill()
+		}
 		if m.alerting != nil {
 			// Queued notifications stay in the store and are delivered after a restart.
 			if err := m.alerting.stop(); err != nil {
@@ -464,6 +467,11 @@ func (m *Monitor) reload() error {
 	m.state.Store(st)
 	m.rules.Update(cfg.compiled, modelNames(cfg))
 	m.applyMu.Unlock()
+	for name, ms := range old.models {
+		if st.models[name] != ms {
+			ms.closeSpill() // changed or removed: its state is dropped
+		}
+	}
 	m.reloadSources(cfg)
 	if err := m.reloadAlerting(cfg); err != nil {
 		m.metrics.reloadSuccess.Set(0)

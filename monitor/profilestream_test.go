@@ -165,3 +165,33 @@ func TestStreamingProfileMemory(t *testing.T) {
 	// prediction and score of each of the window's 10,000 predictions (28 bytes).
 	require.Less(t, held, uint64(nFeat*maxStreamBytesPerFeature+28*10000))
 }
+
+// TestStreamingProfileNumericPredictionOfClasses: a multiclass streaming model on a profile
+// whose prediction is numeric (built with --score-column, or from NDJSON without a model
+// config): the types differ, so the prediction has no reference, as before the profile was
+// summarised; its scores are not compared with class ids.
+func TestStreamingProfileNumericPredictionOfClasses(t *testing.T) {
+	cfg := strings.Replace(profileStreamCfg, "task: binary_classification", "task: multiclass_classification", 1)
+	dir := t.TempDir()
+	lazy, _ := loadProfileModel(t, dir, cfg, 3000)
+	lazy.stream.ref = nil // the way before
+	m, _ := loadProfileModel(t, dir, cfg, 3000)
+	r := rand.New(rand.NewPCG(5, 6))
+	p := event.Prediction{Model: "m", Features: make([]event.Feature, 3)}
+	for i, name := range []string{"x", "c", "y"} {
+		p.Features[i].Name = name
+	}
+	for k := range 1000 {
+		p.Features[0].Value = event.NumberValue(r.NormFloat64())
+		p.Features[1].Value = event.StringValue([]string{"a", "b", "c"}[r.IntN(3)])
+		p.Features[2].Value = event.NumberValue(r.Float64())
+		p.Prediction = event.StringValue([]string{"u", "v", "w"}[r.IntN(3)])
+		at := testEpoch.Add(time.Duration(k) * time.Millisecond)
+		require.Nil(t, lazy.addPrediction(&p, at))
+		require.Nil(t, m.addPrediction(&p, at))
+	}
+	at := testEpoch.Add(time.Second)
+	want, got := lazy.evaluate(at, &evalScratch{}), m.evaluate(at, &evalScratch{})
+	require.Zero(t, featureOf(got, PredictionFeature).Reference)
+	require.JSONEq(t, statsJSON(t, want), statsJSON(t, got))
+}

@@ -27,7 +27,7 @@ const spillChunk = 32 << 10
 // A write that fails keeps the rows in memory, as without a spill, and is logged once;
 // the next writes are tried when the buffer has doubled. The caller holds the model's lock.
 type refSpill struct {
-	f       *os.File // nil once closed
+	f       spillFile // nil once closed
 	dir     string
 	logger  *slog.Logger
 	nNum    int
@@ -38,6 +38,14 @@ type refSpill struct {
 	rows    int
 	present []int // per column: values that are not missing
 	failing bool  // a write failed and was logged
+}
+
+// spillFile is what a refSpill needs of its file.
+type spillFile interface {
+	io.ReaderAt
+	io.WriterAt
+	Truncate(size int64) error
+	Close() error
 }
 
 func newRefSpill(dir string, nNum int, logger *slog.Logger) (*refSpill, error) {
@@ -82,6 +90,7 @@ func (s *refSpill) commit() {
 
 func (s *refSpill) flush() {
 	n, err := s.f.WriteAt(s.buf, s.written)
+	n -= n % (8 * s.nNum) // a short write's part of a row is written again, at its place
 	s.written += int64(n)
 	s.buf = s.buf[:copy(s.buf, s.buf[n:])]
 	switch {
@@ -227,4 +236,14 @@ func (m *modelState) restoreSpill(cols [][]float64, n int, summarised bool) erro
 		return nil
 	}
 	return m.spill.load(cols)
+}
+
+// closeSpill closes the model's spill, if any, when the model's state is dropped (a
+// reload that changed or removed the model, or the daemon's stop).
+func (m *modelState) closeSpill() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.spill != nil {
+		m.spill.close()
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -90,7 +91,7 @@ func TestSpillLeavesNoFile(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, entries)
-	fi, err := m.spill.f.Stat()
+	fi, err := m.spill.f.(*os.File).Stat()
 	require.NoError(t, err)
 	require.Positive(t, fi.Size(), "the rows are written to the unlinked file")
 }
@@ -303,4 +304,84 @@ func postLabels(t *testing.T, srv *httptest.Server, labels []string) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
 	require.Equal(t, http.StatusAccepted, resp.StatusCode)
 	require.Equal(t, len(labels), out.Accepted)
+}
+
+// shortWriter makes its file's writes stop short, with an error, when armed: as a disk
+// that fills up mid-write does.
+type shortWriter struct {
+	*os.File
+	armed bool
+}
+
+func (w *shortWriter) WriteAt(b []byte, off int64) (int, error) {
+	if w.armed && len(b) > 1000 {
+		n, _ := w.File.WriteAt(b[:1000], off) // not a whole number of rows
+		return n, syscall.ENOSPC
+	}
+	return w.File.WriteAt(b, off)
+}
+
+// TestRefSpillShortWrite: a write that stops mid-row keeps the spill's rows in place: the
+// part of a row written is written again, and every row reads back.
+func TestRefSpillShortWrite(t *testing.T) {
+	s, err := newRefSpill(t.TempDir(), 3, slog.New(slog.DiscardHandler)) // 24-byte rows
+	require.NoError(t, err)
+	w := &shortWriter{File: s.f.(*os.File), armed: true}
+	s.f = w
+	const rows = 5000
+	for r := range rows {
+		if r == 3000 {
+			w.armed = false
+		}
+		row := s.next()
+		for i := range row {
+			row[i] = float64(r*10 + i)
+		}
+		s.commit()
+	}
+	require.Zero(t, s.written%24)
+	require.Positive(t, s.written)
+	cols, err := s.columns()
+	require.NoError(t, err)
+	require.Len(t, cols[0], rows)
+	for r := range rows {
+		for i := range 3 {
+			require.Equal(t, float64(r*10+i), cols[i][r], "row %d", r)
+		}
+	}
+}
+
+// reloadStreamFirstCfg is a streaming model whose first-N reference fills on disk.
+const reloadStreamFirstCfg = `
+global: {evaluation_interval: 1h}
+models:
+  - name: s
+    task: regression
+    window: {size: 400, mode: streaming}
+    reference: {window: first, size: 1000}
+    features:
+      - {name: x, type: numeric}
+`
+
+// TestDroppedStateClosesItsSpill: a reload that changes a model whose reference fills on
+// disk, or removes it, closes the dropped state's file at once (not whenever the garbage
+// collector finalises it), and so does the daemon's stop.
+func TestDroppedStateClosesItsSpill(t *testing.T) {
+	for _, tc := range []struct{ name, cfg string }{
+		{"changed", strings.Replace(reloadStreamFirstCfg, "size: 400", "size: 500", 1)},
+		{"removed", strings.Replace(reloadStreamFirstCfg, "name: s", "name: t", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := startDaemonWith(t, reloadStreamFirstCfg, nil)
+			old := d.m.state.Load().models["s"]
+			require.True(t, old.spill.open())
+			require.NoError(t, os.WriteFile(d.cfg, []byte(tc.cfg), 0o600))
+			require.NoError(t, d.m.reload())
+			require.False(t, old.spill.open())
+			now := d.m.state.Load().models[map[string]string{"changed": "s", "removed": "t"}[tc.name]]
+			require.True(t, now.spill.open())
+			require.NoError(t, d.m.Stop(t.Context()))
+			require.False(t, now.spill.open())
+		})
+	}
 }
