@@ -20,7 +20,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/vigilml/vigil/drift"
@@ -311,19 +314,149 @@ func (b *Builder) Finish(src Source, created time.Time, learn func(*Feature)) *P
 
 // Write writes p as indented JSON, byte for byte what json.Encoder writes with
 // SetIndent("", " ").
+//
+// Most of a profile is its samples (eleven of 100,000 values make 1.1M numbers), and most
+// of the time encoding/json takes is formatting them one reflect call at a time. So the
+// samples are formatted apart, on all cores, as encoding/json formats a float64
+// (appendFloat), and put in place of a one-value placeholder in the rest of the profile,
+// which encoding/json writes.
 func Write(w io.Writer, p *Profile) error {
-	b, err := json.Marshal(p)
+	skel := *p
+	skel.Features = slices.Clone(p.Features)
+	if p.Prediction != nil {
+		pred := *p.Prediction
+		skel.Prediction = &pred
+	}
+	var samples [][]float64 // in the order they appear in the file
+	for i := range skel.Features {
+		samples = append(samples, skel.Features[i].Sample)
+	}
+	if skel.Prediction != nil {
+		samples = append(samples, skel.Prediction.Sample)
+	}
+	placeholders := make([]float64, len(samples))
+	at := func(k int) *Feature {
+		if k < len(skel.Features) {
+			return &skel.Features[k]
+		}
+		return skel.Prediction
+	}
+	for k, s := range samples {
+		if len(s) > 0 {
+			// A number no sample is compared with: the sample's own text is searched for
+			// as the value of a "sample" key, where only the placeholder can be.
+			placeholders[k] = math.Float64frombits(0x7fe1234500000000 + uint64(k))
+			at(k).Sample = placeholders[k : k+1]
+		}
+	}
+	b, err := json.Marshal(&skel)
 	if err != nil {
 		return fmt.Errorf("write profile: %w", err)
 	}
-	// The Encoder indents with json.Indent, which checks the JSON again as it goes: most of
-	// the time of writing a profile of eleven samples of 100,000 values.
-	// A sample's values each gain a line break and an indent: about twice the size.
-	out := appendIndent(make([]byte, 0, 2*len(b)), b, " ")
-	if _, err := w.Write(append(out, '\n')); err != nil {
+	// The Encoder indents with json.Indent, which checks the JSON again as it goes.
+	skel1 := appendIndent(make([]byte, 0, 2*len(b)), b, " ")
+
+	// Each placeholder is alone on its line, after the line of its "sample" key.
+	type hole struct {
+		start, end int // of the placeholder's line, without the line break
+		indent     []byte
+	}
+	holes := make([]hole, len(samples))
+	from := 0
+	key := []byte(`"sample": [` + "\n")
+	for k, s := range samples {
+		if len(s) == 0 {
+			continue
+		}
+		ph := appendFloat(nil, placeholders[k])
+		i := bytes.Index(skel1[from:], key)
+		if i < 0 {
+			return fmt.Errorf("write profile: sample %d not placed", k) // cannot happen
+		}
+		start := from + i + len(key)
+		n := bytes.IndexByte(skel1[start:], '\n')
+		if n < 0 || !bytes.HasSuffix(skel1[start:start+n], ph) {
+			return fmt.Errorf("write profile: sample %d not placed", k) // cannot happen
+		}
+		holes[k] = hole{start, start + n, skel1[start : start+n-len(ph)]}
+		from = start + n
+	}
+
+	texts := make([][]byte, len(samples))
+	errs := make([]error, len(samples))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range min(runtime.GOMAXPROCS(0), len(samples)) {
+		wg.Go(func() {
+			for k := range next {
+				texts[k], errs[k] = appendSample(nil, samples[k], holes[k].indent)
+			}
+		})
+	}
+	for k, s := range samples {
+		if len(s) > 0 {
+			next <- k
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("write profile: %w", err)
+	}
+
+	size := len(skel1) + 1
+	for _, t := range texts {
+		size += len(t)
+	}
+	out := make([]byte, 0, size)
+	from = 0
+	for k, t := range texts {
+		if t != nil {
+			out = append(append(out, skel1[from:holes[k].start]...), t...)
+			from = holes[k].end
+		}
+	}
+	out = append(append(out, skel1[from:]...), '\n')
+	if _, err := w.Write(out); err != nil {
 		return fmt.Errorf("write profile: %w", err)
 	}
 	return nil
+}
+
+// appendSample appends the values of s as json.Indent lays out an array's numbers: one a
+// line, each after indent, with a comma and a line break between them; each value as
+// encoding/json writes a float64.
+func appendSample(dst []byte, s []float64, indent []byte) ([]byte, error) {
+	dst = slices.Grow(dst, (len(indent)+22)*len(s))
+	for i, v := range s {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(v, 'g', -1, 64))
+		}
+		if i > 0 {
+			dst = append(dst, ',', '\n')
+		}
+		dst = appendFloat(append(dst, indent...), v)
+	}
+	return dst, nil
+}
+
+// appendFloat appends f as encoding/json writes a float64: the shortest decimal that reads
+// back as f, in exponent form below 1e-6 and from 1e21 on, with a one-digit negative
+// exponent written without its leading zero (1e-7, not 1e-07).
+func appendFloat(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }
 
 // appendIndent appends src, compact JSON as json.Marshal writes it, indented as

@@ -220,7 +220,20 @@ func TestWriteMatchesEncoder(t *testing.T) {
 	sampled.Features[0].Thresholds = map[string]float64{"psi": 0.25, "ks": 1e-7, "wasserstein": 3e21}
 	sampled.Features[1].Categories["<&>\u2028\"é\\\x01"] = 3
 	sampled.Features[1].Categories[""] = 1
+	sampled.Features[1].Categories["\"sample\": [\n"] = 2 // the text Write looks for, in a string
 	empty := NewBuilder("m", []Spec{{"x", Numeric}, {"y", Categorical}}, "", 0).Finish(Source{}, time.Time{}, nil)
+	// Several samples, one empty, values in both of encoding/json's forms and at the
+	// edges between them.
+	b := NewBuilder("m", []Spec{{"a", Numeric}, {"none", Numeric}, {"c", Categorical}, {"b", Numeric}}, Numeric, 0)
+	odd := []float64{1e-7, 9.99999e-7, 1e-6, 1e21, 9.999999999999999e20, 3e21, -0.0, 5e-324, 1e150, -1.5e-300, 123456789012345678, 0.1, 1, -2.5e-10, 1e100}
+	for i, v := range odd {
+		b.AddNumber(0, v)
+		b.AddMissing(1, false)
+		b.AddCategory(2, "x")
+		b.AddNumber(3, -v*float64(i+1))
+		b.AddPredictionNumber(v / 3)
+	}
+	many := b.Finish(Source{}, time.Time{}, nil)
 	for _, tc := range []struct {
 		name string
 		p    *Profile
@@ -228,6 +241,7 @@ func TestWriteMatchesEncoder(t *testing.T) {
 		{"every value", exact},
 		{"sampled, thresholds, odd categories", sampled},
 		{"no values, no prediction", empty},
+		{"several samples, one empty, odd values", many},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var want, got bytes.Buffer
@@ -254,4 +268,61 @@ func FuzzAppendIndent(f *testing.F) {
 		require.NoError(t, json.Indent(&want, compact.Bytes(), "", " "))
 		require.Equal(t, want.String(), string(appendIndent(nil, compact.Bytes(), " ")))
 	})
+}
+
+// TestWriteRefusesWhatTheEncoderRefuses: a sample with NaN or an infinity is not written,
+// with encoding/json's error.
+func TestWriteRefusesWhatTheEncoderRefuses(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		p, _ := build(t, 100, 0)
+		p.Features[0].Sample[7] = v
+		_, want := json.Marshal(p)
+		require.Error(t, want)
+		var buf bytes.Buffer
+		err := Write(&buf, p)
+		require.EqualError(t, err, "write profile: "+want.Error())
+		require.Zero(t, buf.Len())
+	}
+}
+
+// FuzzAppendFloat: appendFloat writes a float64 as encoding/json does.
+func FuzzAppendFloat(f *testing.F) {
+	for _, v := range []float64{0, -0.0, 1e-7, 1e-6, 1e21, 1e20, 5e-324, math.MaxFloat64, 0.1, -123.456} {
+		f.Add(math.Float64bits(v))
+	}
+	f.Fuzz(func(t *testing.T, bits uint64) {
+		v := math.Float64frombits(bits)
+		want, err := json.Marshal(v)
+		if err != nil {
+			require.True(t, math.IsNaN(v) || math.IsInf(v, 0))
+			return
+		}
+		require.Equal(t, string(want), string(appendFloat(nil, v)))
+	})
+}
+
+// BenchmarkWrite writes a profile of eleven numeric features of 100,000 sampled values,
+// as `vigil baseline` does for a 20-column training file.
+func BenchmarkWrite(b *testing.B) {
+	specs := []Spec{}
+	for i := range 11 {
+		specs = append(specs, Spec{strconv.Itoa(i), Numeric})
+	}
+	bld := NewBuilder("m", specs, Numeric, 0)
+	r := rand.New(rand.NewPCG(1, 2))
+	for range DefaultSampleSize {
+		for i := range specs {
+			bld.AddNumber(i, r.NormFloat64()*float64(i+1))
+		}
+		bld.AddPredictionNumber(r.Float64())
+	}
+	p := bld.Finish(Source{}, time.Time{}, nil)
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := Write(&buf, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(buf.Len()))
 }
