@@ -225,7 +225,7 @@ func TestWriteMatchesEncoder(t *testing.T) {
 	// Several samples, one empty, values in both of encoding/json's forms and at the
 	// edges between them.
 	b := NewBuilder("m", []Spec{{"a", Numeric}, {"none", Numeric}, {"c", Categorical}, {"b", Numeric}}, Numeric, 0)
-	odd := []float64{1e-7, 9.99999e-7, 1e-6, 1e21, 9.999999999999999e20, 3e21, -0.0, 5e-324, 1e150, -1.5e-300, 123456789012345678, 0.1, 1, -2.5e-10, 1e100}
+	odd := []float64{1e-7, 9.99999e-7, 1e-6, 1e21, 9.999999999999999e20, 3e21, math.Copysign(0, -1), 5e-324, 1e150, -1.5e-300, 123456789012345678, 0.1, 1, -2.5e-10, 1e100}
 	for i, v := range odd {
 		b.AddNumber(0, v)
 		b.AddMissing(1, false)
@@ -287,7 +287,7 @@ func TestWriteRefusesWhatTheEncoderRefuses(t *testing.T) {
 
 // FuzzAppendFloat: appendFloat writes a float64 as encoding/json does.
 func FuzzAppendFloat(f *testing.F) {
-	for _, v := range []float64{0, -0.0, 1e-7, 1e-6, 1e21, 1e20, 5e-324, math.MaxFloat64, 0.1, -123.456} {
+	for _, v := range []float64{0, math.Copysign(0, -1), 1e-7, 1e-6, 1e21, 1e20, 5e-324, math.MaxFloat64, 0.1, -123.456} {
 		f.Add(math.Float64bits(v))
 	}
 	f.Fuzz(func(t *testing.T, bits uint64) {
