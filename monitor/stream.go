@@ -346,14 +346,7 @@ func (m *modelState) summarise(samples []*drift.Sample, refNum [][]float64) {
 		// The reference takes the options the panes ended up with (newPane falls back to
 		// default options when the reference's are unusable), and its sorted values in
 		// order, as the evaluation built it before: the sums in a sketch depend on order.
-		k, err := sketch.NewNumeric(w.panes[0].num[col].Options())
-		if err != nil {
-			k, _ = sketch.NewNumeric(sketch.NumericOptions{}) // cannot happen: the panes' options are valid
-		}
-		for _, v := range s.Sorted() {
-			k.Add(v)
-		}
-		ref.num = append(ref.num, k)
+		ref.num = append(ref.num, sortedSketch(s, w.panes[0].num[col].Options()))
 	}
 	cats := make([][]uint32, len(f.cat))
 	for col := range f.cat {
@@ -432,17 +425,10 @@ func (m *modelState) summariseProfile(lp *loadedProfile, samples []*drift.Sample
 	w := m.stream
 	ref := &streamRef{auto: map[string]float64{}, num: make([]*sketch.Numeric, len(samples)), cat: make([]map[uint32]int64, len(w.catDicts))}
 	sorted := func(s *drift.Sample, opts sketch.NumericOptions) *sketch.Numeric {
-		if s == nil || s.Len() == 0 {
+		if s.Len() == 0 {
 			return nil // no reference values: no verdict, as without the summary
 		}
-		k, err := sketch.NewNumeric(opts)
-		if err != nil {
-			k, _ = sketch.NewNumeric(sketch.NumericOptions{}) // cannot happen: the panes' options are valid
-		}
-		for _, v := range s.Sorted() {
-			k.Add(v)
-		}
-		return k
+		return sortedSketch(s, opts)
 	}
 	for col, s := range samples {
 		ref.num[col] = sorted(s, w.panes[0].num[col].Options())
@@ -499,4 +485,17 @@ func (m *modelState) releaseProfileSamples(lp *loadedProfile) {
 	if pp := lp.p.Prediction; pp != nil && m.stream.ref.pred != nil {
 		pp.Sample = nil
 	}
+}
+
+// sortedSketch is a summary with the panes' options opts of a reference's values, added in
+// ascending order, as the evaluation built it: the sums in a sketch depend on order.
+func sortedSketch(s *drift.Sample, opts sketch.NumericOptions) *sketch.Numeric {
+	k, err := sketch.NewNumeric(opts)
+	if err != nil {
+		k, _ = sketch.NewNumeric(sketch.NumericOptions{}) // cannot happen: the panes' options are valid
+	}
+	for _, v := range s.Sorted() {
+		k.Add(v)
+	}
+	return k
 }
