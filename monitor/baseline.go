@@ -70,7 +70,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		Progress:         opts.Progress,
 	}
 	var logged int
-	dopts.OnRowError = func(e *dataset.RowError) {
+	logRowError := func(e *dataset.RowError) {
 		if logged < maxLoggedRowErrors {
 			logger.Warn("row problem", "file", opts.Input, "err", e, "rejected", e.Rejected)
 		} else if logged == maxLoggedRowErrors {
@@ -78,6 +78,12 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		}
 		logged++
 	}
+	// With workers, the reader's row problems go into its batches, to be logged in file
+	// order with the type mismatches of the numbers it leaves to the first group to
+	// convert (DeferNumbers).
+	onRowError := logRowError
+	dopts.OnRowError = func(e *dataset.RowError) { onRowError(e) }
+	dopts.DeferNumbers = workers > 0
 	if mc := opts.Model; mc != nil {
 		dopts.Types = map[string]dataset.ColumnType{}
 		for _, f := range mc.Features {
@@ -113,12 +119,46 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	// others, batch by batch, each accumulating a group of features. Every feature sees
 	// its values in row order, and the numeric ones, which share the samples' random
 	// source, are in one group: the profile does not depend on the number of groups.
-	var adds []func([]event.Value, []baselinePrediction)
+	colIndex := make(map[string]int, len(cols))
+	for i, c := range cols {
+		colIndex[c.Name] = i
+	}
+	// Type mismatches of the numbers converted here (DeferNumbers), by column.
+	deferredMismatches := make([]int64, len(cols))
+	var adds []func(bt *baselineBatch)
 	for gi, g := range featureGroups(specs, max(workers, 1)) {
-		adds = append(adds, func(vals []event.Value, preds []baselinePrediction) {
+		adds = append(adds, func(bt *baselineBatch) {
+			vals, preds := bt.vals, bt.preds
+			ev := 0 // the next of bt.events to log, in the first group
 			for k := range preds {
 				row := vals[k*len(cols) : (k+1)*len(cols)]
+				var raw []rawSpan
+				if gi == 0 && bt.raw != nil {
+					raw = bt.raw[k*len(cols) : (k+1)*len(cols)]
+					// The rows rejected before this one.
+					for ev < len(bt.events) && bt.events[ev].row == k && bt.events[ev].err.Rejected {
+						logRowError(bt.events[ev].err)
+						ev++
+					}
+				}
 				for _, i := range g {
+					if raw != nil && raw[i].end >= 0 {
+						text := bt.arena[raw[i].off:raw[i].end]
+						if x, ok := dataset.ParseNumber(text); ok {
+							b.AddNumber(i, x)
+							continue
+						}
+						// A type mismatch, logged after the reader's ones of the
+						// columns before it in this row.
+						for ev < len(bt.events) && bt.events[ev].row == k && colIndex[bt.events[ev].err.Column] < i {
+							logRowError(bt.events[ev].err)
+							ev++
+						}
+						deferredMismatches[i]++
+						logRowError(dataset.NumberMismatch(preds[k].line, cols[i].Name, text))
+						b.AddMissing(i, false)
+						continue
+					}
 					switch v := &row[i]; {
 					case v.Kind == event.Missing:
 						b.AddMissing(i, false)
@@ -130,6 +170,11 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 				}
 				if gi > 0 {
 					continue
+				}
+				// The reader's type mismatches of this row after the last converted here.
+				for ev < len(bt.events) && bt.events[ev].row == k {
+					logRowError(bt.events[ev].err)
+					ev++
 				}
 				// The prediction goes with the numeric features, after the row's
 				// features: a numeric prediction shares their random source.
@@ -143,10 +188,17 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 					b.AddPredictionCategory(p.value.Class())
 				}
 			}
+			if gi == 0 {
+				// The rows rejected after the batch's last one, at the end of the file
+				// or before a fatal error.
+				for _, e := range bt.events[ev:] {
+					logRowError(e.err)
+				}
+			}
 		})
 	}
 	if workers > 0 {
-		err = readBatches(r, len(cols), adds)
+		err = readBatches(r, len(cols), adds, &onRowError)
 	} else {
 		err = readRows(r, len(cols), adds[0])
 	}
@@ -163,7 +215,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	p := b.Finish(src, now(), func(f *profile.Feature) { learnProfileThresholds(learner, f) })
 	for i := range p.Features {
 		if i < len(st.Mismatched) {
-			p.Features[i].TypeMismatches = st.Mismatched[i]
+			p.Features[i].TypeMismatches = st.Mismatched[i] + deferredMismatches[i]
 		}
 	}
 	logger.Info("profile built", "model", name, "file", opts.Input, "rows", st.Rows, "rejected", st.Rejected, "features", len(cols))
@@ -254,11 +306,35 @@ func featureGroups(specs []profile.Spec, n int) [][]int {
 	return groups
 }
 
-// baselinePrediction is what a profile keeps of a row's prediction.
+// baselinePrediction is what a profile keeps of a row's prediction, and the row's line.
 type baselinePrediction struct {
 	value    event.Value
 	score    float64
 	hasScore bool
+	line     int64
+}
+
+// baselineBatch is a batch of rows handed over from the reader: ncols feature values a
+// row, and the row's prediction.
+type baselineBatch struct {
+	vals  []event.Value
+	preds []baselinePrediction
+	// With DeferNumbers: where the text of each value left to convert is in arena, ncols
+	// a row (end < 0 for the others), and the reader's row problems, to log in order.
+	raw    []rawSpan
+	arena  []byte
+	events []rowEvent
+	err    error
+}
+
+// rawSpan is where the text of a number left to convert is in its batch's arena.
+type rawSpan struct{ off, end int32 }
+
+// rowEvent is a row problem the reader reported while reading row (an index in the
+// batch; len(preds) after the last one).
+type rowEvent struct {
+	row int
+	err *dataset.RowError
 }
 
 // baselineBatchRows is the number of rows handed over at a time: large enough that the
@@ -267,9 +343,8 @@ const baselineBatchRows = 2048
 
 // readRows calls add with each row of r in turn, on the caller's goroutine: the order
 // that readBatches, its batches and its goroutines must not change.
-func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds []baselinePrediction)) error {
-	vals := make([]event.Value, ncols)
-	preds := make([]baselinePrediction, 1)
+func readRows(r *dataset.Reader, ncols int, add func(bt *baselineBatch)) error {
+	bt := &baselineBatch{vals: make([]event.Value, ncols), preds: make([]baselinePrediction, 1)}
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -280,10 +355,10 @@ func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds [
 		}
 		p := &row.Prediction
 		for i := range ncols {
-			vals[i] = p.Features[i].Value
+			bt.vals[i] = p.Features[i].Value
 		}
-		preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore}
-		add(vals, preds)
+		bt.preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore, line: row.Line}
+		add(bt)
 	}
 }
 
@@ -291,22 +366,31 @@ func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds [
 // slowest group by a few batches.
 const baselineBatches = 4
 
+// maxArena bounds the text of the numbers of a batch: a batch ends early past it, so that
+// the offsets fit an int32.
+const maxArena = 1 << 30
+
 // readBatches reads every row of r on a goroutine of its own and calls each of adds with
 // batches of their feature values (ncols a row) and predictions: adds[0] on the caller's
 // goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
-// The values' strings may be kept (package dataset's rows allow it). It returns the
-// reader's error, nil at the end of the file, once every add has returned.
-func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, preds []baselinePrediction)) error {
+// The values' strings may be kept (package dataset's rows allow it). When r leaves its
+// numbers to convert (Row.RawNumbers), their texts are in the batch, and so are the row
+// problems r reports, through *onRowError, which readBatches sets for the time it reads.
+// It returns the reader's error, nil at the end of the file, once every add has returned.
+func readBatches(r *dataset.Reader, ncols int, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
 	type batch struct {
-		vals    []event.Value
-		preds   []baselinePrediction
-		err     error
+		baselineBatch
 		pending atomic.Int32 // adds yet to see the batch
 	}
 	full := make(chan *batch, baselineBatches)
 	free := make(chan *batch, baselineBatches)
 	for range baselineBatches {
-		free <- &batch{vals: make([]event.Value, 0, baselineBatchRows*ncols), preds: make([]baselinePrediction, 0, baselineBatchRows)}
+		free <- &batch{baselineBatch: baselineBatch{vals: make([]event.Value, 0, baselineBatchRows*ncols), preds: make([]baselinePrediction, 0, baselineBatchRows)}}
+	}
+	// Set before the reader starts, and called by it only: the batch being filled.
+	var cur *batch
+	*onRowError = func(e *dataset.RowError) {
+		cur.events = append(cur.events, rowEvent{row: len(cur.preds), err: e})
 	}
 	done := make(chan struct{})
 	defer close(done) // stops the reader when add's caller returns early
@@ -319,8 +403,10 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 			case <-done:
 				return
 			}
+			cur = bt
 			bt.vals, bt.preds = bt.vals[:0], bt.preds[:0]
-			for len(bt.preds) < baselineBatchRows {
+			bt.raw, bt.arena, bt.events = bt.raw[:0], bt.arena[:0], bt.events[:0]
+			for len(bt.preds) < baselineBatchRows && len(bt.arena) < maxArena {
 				row, err := r.Next()
 				if err != nil {
 					if !errors.Is(err, io.EOF) {
@@ -336,7 +422,18 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 				for i := range ncols {
 					bt.vals = append(bt.vals, p.Features[i].Value)
 				}
-				bt.preds = append(bt.preds, baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore})
+				if rawNums := row.RawNumbers; rawNums != nil {
+					for _, t := range rawNums {
+						sp := rawSpan{end: -1}
+						if t != nil {
+							sp.off = int32(len(bt.arena))
+							bt.arena = append(bt.arena, t...)
+							sp.end = int32(len(bt.arena))
+						}
+						bt.raw = append(bt.raw, sp)
+					}
+				}
+				bt.preds = append(bt.preds, baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore, line: row.Line})
 			}
 			select {
 			case full <- bt:
@@ -358,7 +455,7 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 		queues[i] = make(chan *batch, baselineBatches)
 		wg.Go(func() {
 			for bt := range queues[i] {
-				adds[i+1](bt.vals, bt.preds)
+				adds[i+1](&bt.baselineBatch)
 				release(bt)
 			}
 		})
@@ -374,7 +471,7 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 		for _, q := range queues {
 			q <- bt
 		}
-		adds[0](bt.vals, bt.preds)
+		adds[0](&bt.baselineBatch)
 		if bt.err != nil {
 			return bt.err
 		}

@@ -67,6 +67,10 @@ const csvBufferSize = 64 << 10
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// emptyField is an empty field that is not nil: Row.RawNumbers holds it for
+// an empty numeric value that is not a null value.
+var emptyField = []byte{}
+
 func openCSV(r *Reader, ra io.ReaderAt) (source, error) {
 	s := &csvSource{}
 	var bom [3]byte
@@ -391,6 +395,8 @@ func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 	}
 
 	feats := r.feats
+	raw := r.row.RawNumbers
+	clear(raw)
 	for k, c := range s.p.feats {
 		v := rec[c]
 		f := &feats[k].Value
@@ -399,6 +405,15 @@ func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 			continue
 		}
 		if s.types[k] == Numeric {
+			if raw != nil {
+				// Converted by the caller (Options.DeferNumbers).
+				setMissing(f)
+				if v == nil {
+					v = emptyField
+				}
+				raw[k] = v
+				continue
+			}
 			x, ok := parseNumber(v)
 			if !ok {
 				setMissing(f)
