@@ -133,8 +133,10 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 			for k := range preds {
 				row := vals[k*len(cols) : (k+1)*len(cols)]
 				var raw []rawSpan
-				if gi == 0 && bt.raw != nil {
+				if bt.deferred {
 					raw = bt.raw[k*len(cols) : (k+1)*len(cols)]
+				}
+				if gi == 0 && bt.deferred {
 					// The rows rejected before this one.
 					for ev < len(bt.events) && bt.events[ev].row == k && bt.events[ev].err.Rejected {
 						logRowError(bt.events[ev].err)
@@ -142,7 +144,11 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 					}
 				}
 				for _, i := range g {
-					if raw != nil && raw[i].end >= 0 {
+					if raw != nil && specs[i].Type == profile.Numeric {
+						if raw[i].end < 0 {
+							b.AddMissing(i, false)
+							continue
+						}
 						text := bt.arena[raw[i].off:raw[i].end]
 						if x, ok := dataset.ParseNumber(text); ok {
 							b.AddNumber(i, x)
@@ -198,7 +204,11 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		})
 	}
 	if workers > 0 {
-		err = readBatches(r, len(cols), adds, &onRowError)
+		numeric := make([]bool, len(cols))
+		for i, s := range specs {
+			numeric[i] = s.Type == profile.Numeric
+		}
+		err = readBatches(r, numeric, adds, &onRowError)
 	} else {
 		err = readRows(r, len(cols), adds[0])
 	}
@@ -319,12 +329,14 @@ type baselinePrediction struct {
 type baselineBatch struct {
 	vals  []event.Value
 	preds []baselinePrediction
-	// With DeferNumbers: where the text of each value left to convert is in arena, ncols
-	// a row (end < 0 for the others), and the reader's row problems, to log in order.
-	raw    []rawSpan
-	arena  []byte
-	events []rowEvent
-	err    error
+	// With DeferNumbers (deferred): where the text of each numeric value is in arena,
+	// ncols a row (end < 0 for a missing one; vals does not hold the numeric values), and
+	// the reader's row problems, to log in order.
+	deferred bool
+	raw      []rawSpan
+	arena    []byte
+	events   []rowEvent
+	err      error
 }
 
 // rawSpan is where the text of a number left to convert is in its batch's arena.
@@ -371,13 +383,14 @@ const baselineBatches = 4
 const maxArena = 1 << 30
 
 // readBatches reads every row of r on a goroutine of its own and calls each of adds with
-// batches of their feature values (ncols a row) and predictions: adds[0] on the caller's
+// batches of their feature values (a row holds len(numeric) values; numeric says which columns are numeric) and predictions: adds[0] on the caller's
 // goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
 // The values' strings may be kept (package dataset's rows allow it). When r leaves its
 // numbers to convert (Row.RawNumbers), their texts are in the batch, and so are the row
 // problems r reports, through *onRowError, which readBatches sets for the time it reads.
 // It returns the reader's error, nil at the end of the file, once every add has returned.
-func readBatches(r *dataset.Reader, ncols int, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
+func readBatches(r *dataset.Reader, numeric []bool, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
+	ncols := len(numeric)
 	type batch struct {
 		baselineBatch
 		pending atomic.Int32 // adds yet to see the batch
@@ -385,7 +398,11 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(bt *baselineBatch), o
 	full := make(chan *batch, baselineBatches)
 	free := make(chan *batch, baselineBatches)
 	for range baselineBatches {
-		free <- &batch{baselineBatch: baselineBatch{vals: make([]event.Value, 0, baselineBatchRows*ncols), preds: make([]baselinePrediction, 0, baselineBatchRows)}}
+		free <- &batch{baselineBatch: baselineBatch{
+			vals:  make([]event.Value, 0, baselineBatchRows*ncols),
+			preds: make([]baselinePrediction, 0, baselineBatchRows),
+			raw:   make([]rawSpan, 0, baselineBatchRows*ncols),
+		}}
 	}
 	// Set before the reader starts, and called by it only: the batch being filled.
 	var cur *batch
@@ -404,7 +421,7 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(bt *baselineBatch), o
 				return
 			}
 			cur = bt
-			bt.vals, bt.preds = bt.vals[:0], bt.preds[:0]
+			bt.vals, bt.preds, bt.deferred = bt.vals[:0], bt.preds[:0], false
 			bt.raw, bt.arena, bt.events = bt.raw[:0], bt.arena[:0], bt.events[:0]
 			for len(bt.preds) < baselineBatchRows && len(bt.arena) < maxArena {
 				row, err := r.Next()
@@ -419,18 +436,28 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(bt *baselineBatch), o
 					return
 				}
 				p := &row.Prediction
-				for i := range ncols {
-					bt.vals = append(bt.vals, p.Features[i].Value)
-				}
 				if rawNums := row.RawNumbers; rawNums != nil {
-					for _, t := range rawNums {
-						sp := rawSpan{end: -1}
-						if t != nil {
-							sp.off = int32(len(bt.arena))
+					bt.deferred = true
+					// A numeric value is its text, the others are values: the batch's
+					// slot of the other kind is left as it was.
+					n := len(bt.vals)
+					bt.vals, bt.raw = bt.vals[:n+ncols], bt.raw[:n+ncols]
+					vals, raw := bt.vals[n:], bt.raw[n:]
+					for i, t := range rawNums {
+						switch {
+						case !numeric[i]:
+							vals[i] = p.Features[i].Value
+						case t == nil:
+							raw[i] = rawSpan{end: -1}
+						default:
+							off := len(bt.arena)
 							bt.arena = append(bt.arena, t...)
-							sp.end = int32(len(bt.arena))
+							raw[i] = rawSpan{off: int32(off), end: int32(len(bt.arena))}
 						}
-						bt.raw = append(bt.raw, sp)
+					}
+				} else {
+					for i := range ncols {
+						bt.vals = append(bt.vals, p.Features[i].Value)
 					}
 				}
 				bt.preds = append(bt.preds, baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore, line: row.Line})
