@@ -123,19 +123,25 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	for i, c := range cols {
 		colIndex[c.Name] = i
 	}
+	numeric := make([]bool, len(cols))
+	for i, s := range specs {
+		numeric[i] = s.Type == profile.Numeric
+	}
+	layout := newBatchLayout(numeric)
 	// Type mismatches of the numbers converted here (DeferNumbers), by column.
 	deferredMismatches := make([]int64, len(cols))
 	var adds []func(bt *baselineBatch)
 	for gi, g := range featureGroups(specs, max(workers, 1)) {
 		adds = append(adds, func(bt *baselineBatch) {
 			vals, preds := bt.vals, bt.preds
+			stride, rawStride := len(cols), 0
+			if bt.deferred {
+				stride, rawStride = layout.ncat, layout.nnum
+			}
 			ev := 0 // the next of bt.events to log, in the first group
 			for k := range preds {
-				row := vals[k*len(cols) : (k+1)*len(cols)]
-				var raw []rawSpan
-				if bt.deferred {
-					raw = bt.raw[k*len(cols) : (k+1)*len(cols)]
-				}
+				row := vals[k*stride : (k+1)*stride]
+				raw := bt.raw[k*rawStride : (k+1)*rawStride]
 				if gi == 0 && bt.deferred {
 					// The rows rejected before this one.
 					for ev < len(bt.events) && bt.events[ev].row == k && bt.events[ev].err.Rejected {
@@ -144,12 +150,17 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 					}
 				}
 				for _, i := range g {
-					if raw != nil && specs[i].Type == profile.Numeric {
-						if raw[i].end < 0 {
+					vi := i
+					if bt.deferred {
+						vi = layout.slot[i]
+					}
+					if bt.deferred && layout.numeric[i] {
+						sp := raw[vi]
+						if sp.end < 0 {
 							b.AddMissing(i, false)
 							continue
 						}
-						text := bt.arena[raw[i].off:raw[i].end]
+						text := bt.arena[sp.off:sp.end]
 						if x, ok := dataset.ParseNumber(text); ok {
 							b.AddNumber(i, x)
 							continue
@@ -165,7 +176,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 						b.AddMissing(i, false)
 						continue
 					}
-					switch v := &row[i]; {
+					switch v := &row[vi]; {
 					case v.Kind == event.Missing:
 						b.AddMissing(i, false)
 					case specs[i].Type == profile.Numeric:
@@ -204,11 +215,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		})
 	}
 	if workers > 0 {
-		numeric := make([]bool, len(cols))
-		for i, s := range specs {
-			numeric[i] = s.Type == profile.Numeric
-		}
-		err = readBatches(r, numeric, adds, &onRowError)
+		err = readBatches(r, layout, adds, &onRowError)
 	} else {
 		err = readRows(r, len(cols), adds[0])
 	}
@@ -324,19 +331,40 @@ type baselinePrediction struct {
 	line     int64
 }
 
-// baselineBatch is a batch of rows handed over from the reader: ncols feature values a
-// row, and the row's prediction.
+// baselineBatch is a batch of rows handed over from the reader: the feature values of
+// each row (ncols of them, unless deferred) and its prediction.
 type baselineBatch struct {
 	vals  []event.Value
 	preds []baselinePrediction
-	// With DeferNumbers (deferred): where the text of each numeric value is in arena,
-	// ncols a row (end < 0 for a missing one; vals does not hold the numeric values), and
-	// the reader's row problems, to log in order.
+	// With DeferNumbers (deferred), vals holds only the values that are not numeric, raw
+	// where the text of each numeric value is in arena (end < 0 for a missing one), both
+	// as batchLayout says; and events the reader's row problems, to log in order.
 	deferred bool
 	raw      []rawSpan
 	arena    []byte
 	events   []rowEvent
 	err      error
+}
+
+// batchLayout says where a row's values are in a batch with deferred numbers: the text
+// of numeric column i is raw[slot[i]] of the row's nnum spans, the value of another
+// column vals[slot[i]] of its ncat values.
+type batchLayout struct {
+	numeric    []bool
+	slot       []int
+	nnum, ncat int
+}
+
+func newBatchLayout(numeric []bool) batchLayout {
+	l := batchLayout{numeric: numeric, slot: make([]int, len(numeric))}
+	for i, num := range numeric {
+		if num {
+			l.slot[i], l.nnum = l.nnum, l.nnum+1
+		} else {
+			l.slot[i], l.ncat = l.ncat, l.ncat+1
+		}
+	}
+	return l
 }
 
 // rawSpan is where the text of a number left to convert is in its batch's arena.
@@ -383,14 +411,14 @@ const baselineBatches = 4
 const maxArena = 1 << 30
 
 // readBatches reads every row of r on a goroutine of its own and calls each of adds with
-// batches of their feature values (a row holds len(numeric) values; numeric says which columns are numeric) and predictions: adds[0] on the caller's
-// goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
+// batches of their feature values (laid out as layout says) and predictions: adds[0] on
+// the caller's goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
 // The values' strings may be kept (package dataset's rows allow it). When r leaves its
 // numbers to convert (Row.RawNumbers), their texts are in the batch, and so are the row
 // problems r reports, through *onRowError, which readBatches sets for the time it reads.
 // It returns the reader's error, nil at the end of the file, once every add has returned.
-func readBatches(r *dataset.Reader, numeric []bool, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
-	ncols := len(numeric)
+func readBatches(r *dataset.Reader, layout batchLayout, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
+	ncols := len(layout.numeric)
 	type batch struct {
 		baselineBatch
 		pending atomic.Int32 // adds yet to see the batch
@@ -401,7 +429,7 @@ func readBatches(r *dataset.Reader, numeric []bool, adds []func(bt *baselineBatc
 		free <- &batch{baselineBatch: baselineBatch{
 			vals:  make([]event.Value, 0, baselineBatchRows*ncols),
 			preds: make([]baselinePrediction, 0, baselineBatchRows),
-			raw:   make([]rawSpan, 0, baselineBatchRows*ncols),
+			raw:   make([]rawSpan, 0, baselineBatchRows*layout.nnum),
 		}}
 	}
 	// Set before the reader starts, and called by it only: the batch being filled.
@@ -440,19 +468,19 @@ func readBatches(r *dataset.Reader, numeric []bool, adds []func(bt *baselineBatc
 					bt.deferred = true
 					// A numeric value is its text, the others are values: the batch's
 					// slot of the other kind is left as it was.
-					n := len(bt.vals)
-					bt.vals, bt.raw = bt.vals[:n+ncols], bt.raw[:n+ncols]
-					vals, raw := bt.vals[n:], bt.raw[n:]
+					n, m := len(bt.vals), len(bt.raw)
+					bt.vals, bt.raw = bt.vals[:n+layout.ncat], bt.raw[:m+layout.nnum]
+					vals, raw := bt.vals[n:], bt.raw[m:]
 					for i, t := range rawNums {
-						switch {
-						case !numeric[i]:
-							vals[i] = p.Features[i].Value
+						switch j := layout.slot[i]; {
+						case !layout.numeric[i]:
+							vals[j] = p.Features[i].Value
 						case t == nil:
-							raw[i] = rawSpan{end: -1}
+							raw[j] = rawSpan{end: -1}
 						default:
 							off := len(bt.arena)
 							bt.arena = append(bt.arena, t...)
-							raw[i] = rawSpan{off: int32(off), end: int32(len(bt.arena))}
+							raw[j] = rawSpan{off: int32(off), end: int32(len(bt.arena))}
 						}
 					}
 				} else {
