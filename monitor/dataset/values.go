@@ -680,7 +680,14 @@ func (h *hasher) stop() {
 // (Row.RawNumbers, with Options.DeferNumbers): a finite number, allowing
 // spaces around it. ok is false when the text is not a number: a type
 // mismatch.
-func ParseNumber(b []byte) (f float64, ok bool) { return parseNumber(b) }
+func ParseNumber(b []byte) (f float64, ok bool) {
+	// parseDecimal first, as parseNumber does, but without parseNumber's frame (which
+	// holds the buffer of its string conversion) for the numbers that need no more.
+	if f, ok := parseDecimal(b); ok {
+		return f, true
+	}
+	return parseNumber(b)
+}
 
 // NumberMismatch returns the RowError that Next reports for the text b of
 // numeric feature column, on line, that is not a number.
