@@ -70,7 +70,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		Progress:         opts.Progress,
 	}
 	var logged int
-	dopts.OnRowError = func(e *dataset.RowError) {
+	logRowError := func(e *dataset.RowError) {
 		if logged < maxLoggedRowErrors {
 			logger.Warn("row problem", "file", opts.Input, "err", e, "rejected", e.Rejected)
 		} else if logged == maxLoggedRowErrors {
@@ -78,6 +78,12 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 		}
 		logged++
 	}
+	// With workers, the reader's row problems go into its batches, to be logged in file
+	// order with the type mismatches of the numbers it leaves to the first group to
+	// convert (DeferNumbers).
+	onRowError := logRowError
+	dopts.OnRowError = func(e *dataset.RowError) { onRowError(e) }
+	dopts.DeferNumbers = workers > 0
 	if mc := opts.Model; mc != nil {
 		dopts.Types = map[string]dataset.ColumnType{}
 		for _, f := range mc.Features {
@@ -113,13 +119,64 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	// others, batch by batch, each accumulating a group of features. Every feature sees
 	// its values in row order, and the numeric ones, which share the samples' random
 	// source, are in one group: the profile does not depend on the number of groups.
-	var adds []func([]event.Value, []baselinePrediction)
+	colIndex := make(map[string]int, len(cols))
+	for i, c := range cols {
+		colIndex[c.Name] = i
+	}
+	numeric := make([]bool, len(cols))
+	for i, s := range specs {
+		numeric[i] = s.Type == profile.Numeric
+	}
+	layout := newBatchLayout(numeric)
+	// Type mismatches of the numbers converted here (DeferNumbers), by column.
+	deferredMismatches := make([]int64, len(cols))
+	var adds []func(bt *baselineBatch)
 	for gi, g := range featureGroups(specs, max(workers, 1)) {
-		adds = append(adds, func(vals []event.Value, preds []baselinePrediction) {
+		adds = append(adds, func(bt *baselineBatch) {
+			vals, preds := bt.vals, bt.preds
+			stride, rawStride := len(cols), 0
+			if bt.deferred {
+				stride, rawStride = layout.ncat, layout.nnum
+			}
+			ev := 0 // the next of bt.events to log, in the first group
 			for k := range preds {
-				row := vals[k*len(cols) : (k+1)*len(cols)]
+				row := vals[k*stride : (k+1)*stride]
+				raw := bt.raw[k*rawStride : (k+1)*rawStride]
+				if gi == 0 && bt.deferred {
+					// The rows rejected before this one.
+					for ev < len(bt.events) && bt.events[ev].row == k && bt.events[ev].err.Rejected {
+						logRowError(bt.events[ev].err)
+						ev++
+					}
+				}
 				for _, i := range g {
-					switch v := &row[i]; {
+					vi := i
+					if bt.deferred {
+						vi = layout.slot[i]
+					}
+					if bt.deferred && layout.numeric[i] {
+						sp := raw[vi]
+						if sp.end < 0 {
+							b.AddMissing(i, false)
+							continue
+						}
+						text := bt.arena[sp.off:sp.end]
+						if x, ok := dataset.ParseNumber(text); ok {
+							b.AddNumber(i, x)
+							continue
+						}
+						// A type mismatch, logged after the reader's ones of the
+						// columns before it in this row.
+						for ev < len(bt.events) && bt.events[ev].row == k && colIndex[bt.events[ev].err.Column] < i {
+							logRowError(bt.events[ev].err)
+							ev++
+						}
+						deferredMismatches[i]++
+						logRowError(dataset.NumberMismatch(preds[k].line, cols[i].Name, text))
+						b.AddMissing(i, false)
+						continue
+					}
+					switch v := &row[vi]; {
 					case v.Kind == event.Missing:
 						b.AddMissing(i, false)
 					case specs[i].Type == profile.Numeric:
@@ -130,6 +187,11 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 				}
 				if gi > 0 {
 					continue
+				}
+				// The reader's type mismatches of this row after the last converted here.
+				for ev < len(bt.events) && bt.events[ev].row == k {
+					logRowError(bt.events[ev].err)
+					ev++
 				}
 				// The prediction goes with the numeric features, after the row's
 				// features: a numeric prediction shares their random source.
@@ -143,10 +205,17 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 					b.AddPredictionCategory(p.value.Class())
 				}
 			}
+			if gi == 0 {
+				// The rows rejected after the batch's last one, at the end of the file
+				// or before a fatal error.
+				for _, e := range bt.events[ev:] {
+					logRowError(e.err)
+				}
+			}
 		})
 	}
 	if workers > 0 {
-		err = readBatches(r, len(cols), adds)
+		err = readBatches(r, layout, adds, &onRowError)
 	} else {
 		err = readRows(r, len(cols), adds[0])
 	}
@@ -163,7 +232,7 @@ func buildProfile(opts BaselineOptions, workers int) (*profile.Profile, error) {
 	p := b.Finish(src, now(), func(f *profile.Feature) { learnProfileThresholds(learner, f) })
 	for i := range p.Features {
 		if i < len(st.Mismatched) {
-			p.Features[i].TypeMismatches = st.Mismatched[i]
+			p.Features[i].TypeMismatches = st.Mismatched[i] + deferredMismatches[i]
 		}
 	}
 	logger.Info("profile built", "model", name, "file", opts.Input, "rows", st.Rows, "rejected", st.Rejected, "features", len(cols))
@@ -254,11 +323,58 @@ func featureGroups(specs []profile.Spec, n int) [][]int {
 	return groups
 }
 
-// baselinePrediction is what a profile keeps of a row's prediction.
+// baselinePrediction is what a profile keeps of a row's prediction, and the row's line.
 type baselinePrediction struct {
 	value    event.Value
 	score    float64
 	hasScore bool
+	line     int64
+}
+
+// baselineBatch is a batch of rows handed over from the reader: the feature values of
+// each row (ncols of them, unless deferred) and its prediction.
+type baselineBatch struct {
+	vals  []event.Value
+	preds []baselinePrediction
+	// With DeferNumbers (deferred), vals holds only the values that are not numeric, raw
+	// where the text of each numeric value is in arena (end < 0 for a missing one), both
+	// as batchLayout says; and events the reader's row problems, to log in order.
+	deferred bool
+	raw      []rawSpan
+	arena    []byte
+	events   []rowEvent
+	err      error
+}
+
+// batchLayout says where a row's values are in a batch with deferred numbers: the text
+// of numeric column i is raw[slot[i]] of the row's nnum spans, the value of another
+// column vals[slot[i]] of its ncat values.
+type batchLayout struct {
+	numeric    []bool
+	slot       []int
+	nnum, ncat int
+}
+
+func newBatchLayout(numeric []bool) batchLayout {
+	l := batchLayout{numeric: numeric, slot: make([]int, len(numeric))}
+	for i, num := range numeric {
+		if num {
+			l.slot[i], l.nnum = l.nnum, l.nnum+1
+		} else {
+			l.slot[i], l.ncat = l.ncat, l.ncat+1
+		}
+	}
+	return l
+}
+
+// rawSpan is where the text of a number left to convert is in its batch's arena.
+type rawSpan struct{ off, end int32 }
+
+// rowEvent is a row problem the reader reported while reading row (an index in the
+// batch; len(preds) after the last one).
+type rowEvent struct {
+	row int
+	err *dataset.RowError
 }
 
 // baselineBatchRows is the number of rows handed over at a time: large enough that the
@@ -267,9 +383,8 @@ const baselineBatchRows = 2048
 
 // readRows calls add with each row of r in turn, on the caller's goroutine: the order
 // that readBatches, its batches and its goroutines must not change.
-func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds []baselinePrediction)) error {
-	vals := make([]event.Value, ncols)
-	preds := make([]baselinePrediction, 1)
+func readRows(r *dataset.Reader, ncols int, add func(bt *baselineBatch)) error {
+	bt := &baselineBatch{vals: make([]event.Value, ncols), preds: make([]baselinePrediction, 1)}
 	for {
 		row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -280,10 +395,10 @@ func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds [
 		}
 		p := &row.Prediction
 		for i := range ncols {
-			vals[i] = p.Features[i].Value
+			bt.vals[i] = p.Features[i].Value
 		}
-		preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore}
-		add(vals, preds)
+		bt.preds[0] = baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore, line: row.Line}
+		add(bt)
 	}
 }
 
@@ -291,22 +406,36 @@ func readRows(r *dataset.Reader, ncols int, add func(vals []event.Value, preds [
 // slowest group by a few batches.
 const baselineBatches = 4
 
+// maxArena bounds the text of the numbers of a batch: a batch ends early past it, so that
+// the offsets fit an int32.
+const maxArena = 1 << 30
+
 // readBatches reads every row of r on a goroutine of its own and calls each of adds with
-// batches of their feature values (ncols a row) and predictions: adds[0] on the caller's
-// goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
-// The values' strings may be kept (package dataset's rows allow it). It returns the
-// reader's error, nil at the end of the file, once every add has returned.
-func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, preds []baselinePrediction)) error {
+// batches of their feature values (laid out as layout says) and predictions: adds[0] on
+// the caller's goroutine, each other one on a goroutine of its own. Each sees every batch, in order.
+// The values' strings may be kept (package dataset's rows allow it). When r leaves its
+// numbers to convert (Row.RawNumbers), their texts are in the batch, and so are the row
+// problems r reports, through *onRowError, which readBatches sets for the time it reads.
+// It returns the reader's error, nil at the end of the file, once every add has returned.
+func readBatches(r *dataset.Reader, layout batchLayout, adds []func(bt *baselineBatch), onRowError *func(*dataset.RowError)) error {
+	ncols := len(layout.numeric)
 	type batch struct {
-		vals    []event.Value
-		preds   []baselinePrediction
-		err     error
+		baselineBatch
 		pending atomic.Int32 // adds yet to see the batch
 	}
 	full := make(chan *batch, baselineBatches)
 	free := make(chan *batch, baselineBatches)
 	for range baselineBatches {
-		free <- &batch{vals: make([]event.Value, 0, baselineBatchRows*ncols), preds: make([]baselinePrediction, 0, baselineBatchRows)}
+		free <- &batch{baselineBatch: baselineBatch{
+			vals:  make([]event.Value, 0, baselineBatchRows*ncols),
+			preds: make([]baselinePrediction, 0, baselineBatchRows),
+			raw:   make([]rawSpan, 0, baselineBatchRows*layout.nnum),
+		}}
+	}
+	// Set before the reader starts, and called by it only: the batch being filled.
+	var cur *batch
+	*onRowError = func(e *dataset.RowError) {
+		cur.events = append(cur.events, rowEvent{row: len(cur.preds), err: e})
 	}
 	done := make(chan struct{})
 	defer close(done) // stops the reader when add's caller returns early
@@ -319,8 +448,10 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 			case <-done:
 				return
 			}
-			bt.vals, bt.preds = bt.vals[:0], bt.preds[:0]
-			for len(bt.preds) < baselineBatchRows {
+			cur = bt
+			bt.vals, bt.preds, bt.deferred = bt.vals[:0], bt.preds[:0], false
+			bt.raw, bt.arena, bt.events = bt.raw[:0], bt.arena[:0], bt.events[:0]
+			for len(bt.preds) < baselineBatchRows && len(bt.arena) < maxArena {
 				row, err := r.Next()
 				if err != nil {
 					if !errors.Is(err, io.EOF) {
@@ -333,10 +464,31 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 					return
 				}
 				p := &row.Prediction
-				for i := range ncols {
-					bt.vals = append(bt.vals, p.Features[i].Value)
+				if rawNums := row.RawNumbers; rawNums != nil {
+					bt.deferred = true
+					// A numeric value is its text, the others are values: the batch's
+					// slot of the other kind is left as it was.
+					n, m := len(bt.vals), len(bt.raw)
+					bt.vals, bt.raw = bt.vals[:n+layout.ncat], bt.raw[:m+layout.nnum]
+					vals, raw := bt.vals[n:], bt.raw[m:]
+					for i, t := range rawNums {
+						switch j := layout.slot[i]; {
+						case !layout.numeric[i]:
+							vals[j] = p.Features[i].Value
+						case t == nil:
+							raw[j] = rawSpan{end: -1}
+						default:
+							off := len(bt.arena)
+							bt.arena = append(bt.arena, t...)
+							raw[j] = rawSpan{off: int32(off), end: int32(len(bt.arena))}
+						}
+					}
+				} else {
+					for i := range ncols {
+						bt.vals = append(bt.vals, p.Features[i].Value)
+					}
 				}
-				bt.preds = append(bt.preds, baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore})
+				bt.preds = append(bt.preds, baselinePrediction{value: p.Prediction, score: p.Score, hasScore: p.HasScore, line: row.Line})
 			}
 			select {
 			case full <- bt:
@@ -358,7 +510,7 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 		queues[i] = make(chan *batch, baselineBatches)
 		wg.Go(func() {
 			for bt := range queues[i] {
-				adds[i+1](bt.vals, bt.preds)
+				adds[i+1](&bt.baselineBatch)
 				release(bt)
 			}
 		})
@@ -374,7 +526,7 @@ func readBatches(r *dataset.Reader, ncols int, adds []func(vals []event.Value, p
 		for _, q := range queues {
 			q <- bt
 		}
-		adds[0](bt.vals, bt.preds)
+		adds[0](&bt.baselineBatch)
 		if bt.err != nil {
 			return bt.err
 		}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -226,6 +227,83 @@ models:
 			want := build(0)
 			for _, workers := range []int{1, 2, 3, 8} {
 				require.Equal(t, string(want), string(build(workers)), "%d workers", workers)
+			}
+		})
+	}
+}
+
+// TestBuildProfileSameLogForAnyWorkers: the row problems are logged in file order, the
+// first maxLoggedRowErrors of them, whether the numbers are converted by the reader
+// (workers = 0) or after it by the numeric group: rejected rows, and the type mismatches
+// of a row in column order, numeric ones among categorical ones, across batches.
+func TestBuildProfileSameLogForAnyWorkers(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := Load([]byte(`
+models:
+  - name: m
+    task: binary_classification
+    features:
+      - {name: n0, type: numeric}
+      - {name: c0, type: categorical}
+      - {name: n1, type: numeric}
+      - {name: c1, type: categorical}
+`))
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name     string
+		problems map[int]string // row index → the row, which has problems
+	}{
+		{"few", map[int]string{
+			3:    "1.5,\xff,x1,\xfe,0.5",
+			10:   "1,a,2,b",
+			2046: "1,a,0x1p-2,b,0.5",
+			2047: "1e999,a,2,\xff,0.5",
+			2048: "1,a,2,b,2",
+			2049: "z,a,z,b,0.5",
+		}},
+		{"more than logged", func() map[int]string {
+			m := map[int]string{}
+			for i := range 30 {
+				m[100+i*150] = []string{"q,\xff,w,\xfe,0.5", "1,a,2", "1,\xff,-,b,0.5", "NA,a,  3  ,b,oops"}[i%4]
+			}
+			return m
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var csv strings.Builder
+			csv.WriteString("n0,c0,n1,c1,score\n")
+			r := rand.New(rand.NewPCG(1, 2))
+			for i := range 2*baselineBatchRows + 100 {
+				if row, ok := tc.problems[i]; ok {
+					csv.WriteString(row + "\n")
+					continue
+				}
+				fmt.Fprintf(&csv, "%.3f,c%d,%.2f,d%d,%.3f\n", r.NormFloat64(), r.IntN(5), r.NormFloat64(), r.IntN(3), r.Float64())
+			}
+			csv.WriteString("1,2,3\n") // rejected after the last row
+			input := filepath.Join(dir, tc.name+".csv")
+			require.NoError(t, os.WriteFile(input, []byte(csv.String()), 0o600))
+			build := func(workers int) (string, string) {
+				var log strings.Builder
+				logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+					if a.Key == slog.TimeKey {
+						return slog.Attr{}
+					}
+					return a
+				}}))
+				opts := BaselineOptions{Model: cfg.Model("m"), Input: input, ScoreColumn: "score", Logger: logger, Now: func() time.Time { return time.Unix(0, 0) }}
+				p, err := buildProfile(opts, workers)
+				require.NoError(t, err)
+				var b strings.Builder
+				require.NoError(t, profile.Write(&b, p))
+				return log.String(), b.String()
+			}
+			wantLog, wantProfile := build(0)
+			require.Contains(t, wantLog, "is not a number")
+			for _, workers := range []int{1, 2, 3} {
+				gotLog, gotProfile := build(workers)
+				require.Equal(t, wantLog, gotLog, "%d workers", workers)
+				require.Equal(t, wantProfile, gotProfile, "%d workers", workers)
 			}
 		})
 	}

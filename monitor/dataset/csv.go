@@ -3,10 +3,12 @@ package dataset
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +68,10 @@ type csvRecord struct {
 const csvBufferSize = 64 << 10
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// emptyField is an empty field that is not nil: Row.RawNumbers holds it for
+// an empty numeric value that is not a null value.
+var emptyField = []byte{}
 
 func openCSV(r *Reader, ra io.ReaderAt) (source, error) {
 	s := &csvSource{}
@@ -238,16 +244,7 @@ func (s *csvSource) read(r *Reader) (rec [][]byte, line int64, reason event.Reas
 		if bytes.IndexByte(l, '"') >= 0 {
 			break // quoted fields, or a stray quote that makes the record invalid
 		}
-		s.fields = s.fields[:0]
-		for {
-			i := bytes.IndexByte(l, ',')
-			if i < 0 {
-				break
-			}
-			s.fields = append(s.fields, l[:i])
-			l = l[i+1:]
-		}
-		s.fields = append(s.fields, l)
+		s.fields = splitFields(s.fields[:0], l)
 		// Discarding keeps the bytes in the buffer until the next read.
 		_, _ = s.br.Discard(n + 1)
 		s.off += int64(n + 1)
@@ -391,6 +388,8 @@ func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 	}
 
 	feats := r.feats
+	raw := r.row.RawNumbers
+	clear(raw)
 	for k, c := range s.p.feats {
 		v := rec[c]
 		f := &feats[k].Value
@@ -399,6 +398,15 @@ func (s *csvSource) fill(r *Reader, rec [][]byte, line int64) bool {
 			continue
 		}
 		if s.types[k] == Numeric {
+			if raw != nil {
+				// Converted by the caller (Options.DeferNumbers).
+				setMissing(f)
+				if v == nil {
+					v = emptyField
+				}
+				raw[k] = v
+				continue
+			}
 			x, ok := parseNumber(v)
 			if !ok {
 				setMissing(f)
@@ -479,4 +487,36 @@ func (c catCache) get(k int, b []byte) (string, bool) {
 // put caches category v of schema column k, replacing any category in its slot.
 func (c catCache) put(k int, v string) {
 	c[k][strhash.Short(v)>>(32-catCacheBits)] = v
+}
+
+// splitFields appends the comma-separated fields of line to fields. It looks
+// at eight bytes at a time: fields are short, and a call of bytes.IndexByte
+// per field costs more than the field's bytes.
+func splitFields(fields [][]byte, line []byte) [][]byte {
+	const (
+		ones   = 0x0101010101010101
+		highs  = 0x8080808080808080
+		lows   = 0x7F7F7F7F7F7F7F7F
+		commas = ',' * ones
+	)
+	start, i := 0, 0
+	for ; i+8 <= len(line); i += 8 {
+		v := binary.LittleEndian.Uint64(line[i:]) ^ commas
+		// The high bit of each byte that was a comma (is now zero), exactly: no
+		// carry crosses a byte.
+		m := ^((v&lows + lows) | v) & highs
+		for m != 0 {
+			end := i + bits.TrailingZeros64(m)>>3
+			fields = append(fields, line[start:end:end])
+			start = end + 1
+			m &= m - 1
+		}
+	}
+	for ; i < len(line); i++ {
+		if line[i] == ',' {
+			fields = append(fields, line[start:i:i])
+			start = i + 1
+		}
+	}
+	return append(fields, line[start:])
 }

@@ -182,6 +182,16 @@ type Options struct {
 	// every feature value replaced by Missing, in file order. Each call
 	// gets a new *RowError, which the callback may keep.
 	OnRowError func(*RowError)
+
+	// DeferNumbers, for a CSV file, leaves the conversion of numeric feature
+	// values to the caller, so that it can run on another goroutine: Next
+	// sets such a value to Missing and Row.RawNumbers to its text, and the
+	// caller converts the text with [ParseNumber]. A text that is not a
+	// number is then the caller's to count and report, in the place of the
+	// type mismatch Next would have reported ([NumberMismatch] builds the
+	// same RowError): Stats.Mismatched does not count it. Values in the
+	// null set are Missing as usual. Other formats ignore DeferNumbers.
+	DeferNumbers bool
 }
 
 // Row is one row of a file. The Reader reuses the Row, and the slices in
@@ -198,6 +208,12 @@ type Row struct {
 	// Label is the true label when HasLabel.
 	Label    event.Value
 	HasLabel bool
+	// RawNumbers is, with Options.DeferNumbers, the text of each numeric
+	// feature value left to the caller to convert, in Schema order: nil for
+	// the other values (missing ones, categories). It is in the Reader's
+	// buffer and valid until the next call to Next. It is nil without
+	// Options.DeferNumbers and for formats other than CSV.
+	RawNumbers [][]byte
 }
 
 // Reasons for row errors, in addition to those of the event package
@@ -372,6 +388,9 @@ func newReaderCSV(name string, ra io.ReaderAt, size int64, opts Options, openCSV
 		r.feats[i].Name = c.Name
 	}
 	r.row.Prediction.Features = r.feats
+	if r.opts.DeferNumbers && r.opts.Format == CSV {
+		r.row.RawNumbers = make([][]byte, len(r.schema.Columns))
+	}
 	r.lastProgress = r.now()
 	return r, nil
 }

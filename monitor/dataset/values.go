@@ -675,3 +675,22 @@ func (h *hasher) stop() {
 		<-h.done
 	})
 }
+
+// ParseNumber converts the text of a numeric CSV value as [Reader.Next] does
+// (Row.RawNumbers, with Options.DeferNumbers): a finite number, allowing
+// spaces around it. ok is false when the text is not a number: a type
+// mismatch.
+func ParseNumber(b []byte) (f float64, ok bool) {
+	// parseDecimal first, as parseNumber does, but without parseNumber's frame (which
+	// holds the buffer of its string conversion) for the numbers that need no more.
+	if f, ok := parseDecimal(b); ok {
+		return f, true
+	}
+	return parseNumber(b)
+}
+
+// NumberMismatch returns the RowError that Next reports for the text b of
+// numeric feature column, on line, that is not a number.
+func NumberMismatch(line int64, column string, b []byte) *RowError {
+	return &RowError{Line: line, Column: column, Reason: ReasonTypeMismatch, Err: errors.New(quote(string(b)) + " is not a number")}
+}

@@ -152,3 +152,18 @@ func TestInternerIsBounded(t *testing.T) {
 	a, b := in.bytes([]byte("same")), in.bytes([]byte("same"))
 	require.Same(t, unsafe.StringData(a), unsafe.StringData(b), "interned strings are shared")
 }
+
+// TestParseNumberExported: ParseNumber, which Row.RawNumbers are converted with, is
+// parseNumber, to the bit.
+func TestParseNumberExported(t *testing.T) {
+	for _, s := range []string{
+		"", "-", ".", "0", "-0", "1.5", "-2.25", " 3 ", "1e5", "0x10", "NaN", "inf", "1e400", "1e-400",
+		"12345678901234567890", "0.1234567890123456789", "9007199254740993", "1_0", "abc", "3.7945",
+	} {
+		wf, wok := parseNumber(s)
+		gf, gok := ParseNumber([]byte(s))
+		if wok != gok || math.Float64bits(wf) != math.Float64bits(gf) {
+			t.Errorf("ParseNumber(%q) = %v, %v; parseNumber gives %v, %v", s, gf, gok, wf, wok)
+		}
+	}
+}

@@ -220,7 +220,8 @@ func (a *accumulator) addMissing(mismatch bool) {
 }
 
 func (a *accumulator) addNumber(v float64, b *Builder) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if v-v != 0 { // NaN or ±Inf, in one comparison
+
 		a.addMissing(false)
 		return
 	}
