@@ -407,8 +407,10 @@ func readRows(r *dataset.Reader, ncols int, add func(bt *baselineBatch)) error {
 const baselineBatches = 4
 
 // maxArena bounds the text of the numbers of a batch: a batch ends early past it, so that
-// the offsets fit an int32.
-const maxArena = 1 << 30
+// a column declared numeric that holds long texts cannot make the batches in flight hold
+// gigabytes (a row is at most dataset.DefaultMaxRecordBytes, so the offsets fit an int32),
+// and an arena grown past it by one long row is not kept for the next batch.
+const maxArena = 8 << 20
 
 // readBatches reads every row of r on a goroutine of its own and calls each of adds with
 // batches of their feature values (laid out as layout says) and predictions: adds[0] on
@@ -451,6 +453,9 @@ func readBatches(r *dataset.Reader, layout batchLayout, adds []func(bt *baseline
 			cur = bt
 			bt.vals, bt.preds, bt.deferred = bt.vals[:0], bt.preds[:0], false
 			bt.raw, bt.arena, bt.events = bt.raw[:0], bt.arena[:0], bt.events[:0]
+			if cap(bt.arena) > 2*maxArena {
+				bt.arena = nil
+			}
 			for len(bt.preds) < baselineBatchRows && len(bt.arena) < maxArena {
 				row, err := r.Next()
 				if err != nil {

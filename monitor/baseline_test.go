@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigilml/vigil/internal/cputime"
+	"github.com/vigilml/vigil/monitor/dataset"
 	"github.com/vigilml/vigil/monitor/profile"
 )
 
@@ -307,4 +308,35 @@ models:
 			}
 		})
 	}
+}
+
+// TestBaselineBatchTextBounded: a column declared numeric that holds long texts (here
+// 40 KB each) makes batches end early, so that the texts the batches in flight hold stay
+// near maxArena each, not 2,048 rows of them.
+func TestBaselineBatchTextBounded(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "long.csv")
+	var csv strings.Builder
+	csv.WriteString("x,c\n")
+	for range 1001 {
+		csv.WriteString("1.5,a\n")
+	}
+	long := strings.Repeat("x", 40<<10)
+	for range 600 {
+		csv.WriteString(long + ",b\n")
+	}
+	require.NoError(t, os.WriteFile(path, []byte(csv.String()), 0o600))
+	r, err := dataset.Open(path, dataset.Options{DeferNumbers: true, Types: map[string]dataset.ColumnType{"x": dataset.Numeric, "c": dataset.Categorical}})
+	require.NoError(t, err)
+	defer r.Close()
+	var rows, most, largest int
+	onRowError := func(*dataset.RowError) {}
+	layout := newBatchLayout([]bool{true, false})
+	require.NoError(t, readBatches(r, layout, []func(*baselineBatch){func(bt *baselineBatch) {
+		rows += len(bt.preds)
+		most = max(most, len(bt.arena))
+		largest = max(largest, cap(bt.arena))
+	}}, &onRowError))
+	require.Equal(t, 1601, rows)
+	require.Less(t, most, maxArena+(41<<10), "a batch ends once its texts pass maxArena")
+	require.LessOrEqual(t, largest, 2*maxArena)
 }

@@ -221,7 +221,6 @@ func (a *accumulator) addMissing(mismatch bool) {
 
 func (a *accumulator) addNumber(v float64, b *Builder) {
 	if v-v != 0 { // NaN or ±Inf, in one comparison
-
 		a.addMissing(false)
 		return
 	}
