@@ -341,3 +341,58 @@ func TestBaselineBatchTextBounded(t *testing.T) {
 	require.Less(t, most, 8<<20+41<<10, "a batch ends once its texts pass 8 MiB")
 	require.LessOrEqual(t, largest, 16<<20)
 }
+
+// TestBuildProfileSameLogForAnyWorkersNDJSON: NDJSON is read without DeferNumbers; its row
+// problems (a line that is not JSON, values of the wrong type) travel in the batches too,
+// and are logged as one goroutine logs them, across batch boundaries.
+func TestBuildProfileSameLogForAnyWorkersNDJSON(t *testing.T) {
+	cfg, err := Load([]byte(`
+models:
+  - name: m
+    task: binary_classification
+    features:
+      - {name: n0, type: numeric}
+      - {name: c0, type: categorical}
+`))
+	require.NoError(t, err)
+	problems := map[int]string{
+		3:    `{"features":{"n0":"x","c0":7},"score":0.5}`,
+		10:   `not json`,
+		2047: `{"features":{"n0":1,"c0":"a"},"score":"high"}`,
+		2048: `{"features":{"n0":true,"c0":"a"},"score":0.5}`,
+		2049: `{"features":`,
+	}
+	var nd strings.Builder
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 2*baselineBatchRows + 100 {
+		if row, ok := problems[i]; ok {
+			nd.WriteString(row + "\n")
+			continue
+		}
+		fmt.Fprintf(&nd, `{"features":{"n0":%.3f,"c0":"c%d"},"score":%.3f}`+"\n", r.NormFloat64(), r.IntN(5), r.Float64())
+	}
+	input := filepath.Join(t.TempDir(), "train.ndjson")
+	require.NoError(t, os.WriteFile(input, []byte(nd.String()), 0o600))
+	build := func(workers int) (string, string) {
+		var log strings.Builder
+		logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))
+		p, err := buildProfile(BaselineOptions{Model: cfg.Model("m"), Input: input, Logger: logger, Now: func() time.Time { return time.Unix(0, 0) }}, workers)
+		require.NoError(t, err)
+		var b strings.Builder
+		require.NoError(t, profile.Write(&b, p))
+		return log.String(), b.String()
+	}
+	wantLog, wantProfile := build(0)
+	// A number is a category's name and true is 1, as in events: four problems.
+	require.Equal(t, 4, strings.Count(wantLog, "row problem"), wantLog)
+	for _, workers := range []int{1, 2, 3} {
+		gotLog, gotProfile := build(workers)
+		require.Equal(t, wantLog, gotLog, "%d workers", workers)
+		require.Equal(t, wantProfile, gotProfile, "%d workers", workers)
+	}
+}
