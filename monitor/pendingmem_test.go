@@ -59,3 +59,30 @@ func BenchmarkPendingMemory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPendingEvict adds predictions of distinct ids to a full pending set of the
+// default capacity (100,000), so that each add evicts the oldest: the label join of a
+// model whose labels come late, or not at all, at full traffic. ns/op is per add.
+func BenchmarkPendingEvict(b *testing.B) {
+	for _, form := range pendingIDForms {
+		b.Run(form.name, func(b *testing.B) {
+			const n = 100000
+			s := newPendingSet[pendingPred](n)
+			var buf []byte
+			for i := range n {
+				buf = form.id(buf, i)
+				s.add(string(buf), int64(i), pendingPred{})
+			}
+			ids := make([]string, 1<<18)
+			for i := range ids {
+				ids[i] = string(form.id(nil, n+i))
+			}
+			i := 0
+			for b.Loop() {
+				// Ids come back after 262,144 adds, long evicted: each add is a new id.
+				s.add(ids[i&(len(ids)-1)], int64(n+i), pendingPred{})
+				i++
+			}
+		})
+	}
+}
