@@ -285,19 +285,7 @@ models:
 			input := filepath.Join(dir, tc.name+".csv")
 			require.NoError(t, os.WriteFile(input, []byte(csv.String()), 0o600))
 			build := func(workers int) (string, string) {
-				var log strings.Builder
-				logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-					if a.Key == slog.TimeKey {
-						return slog.Attr{}
-					}
-					return a
-				}}))
-				opts := BaselineOptions{Model: cfg.Model("m"), Input: input, ScoreColumn: "score", Logger: logger, Now: func() time.Time { return time.Unix(0, 0) }}
-				p, err := buildProfile(opts, workers)
-				require.NoError(t, err)
-				var b strings.Builder
-				require.NoError(t, profile.Write(&b, p))
-				return log.String(), b.String()
+				return buildLogged(t, BaselineOptions{Model: cfg.Model("m"), Input: input, ScoreColumn: "score"}, workers)
 			}
 			wantLog, wantProfile := build(0)
 			require.Contains(t, wantLog, "is not a number")
@@ -374,18 +362,7 @@ models:
 	input := filepath.Join(t.TempDir(), "train.ndjson")
 	require.NoError(t, os.WriteFile(input, []byte(nd.String()), 0o600))
 	build := func(workers int) (string, string) {
-		var log strings.Builder
-		logger := slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		}}))
-		p, err := buildProfile(BaselineOptions{Model: cfg.Model("m"), Input: input, Logger: logger, Now: func() time.Time { return time.Unix(0, 0) }}, workers)
-		require.NoError(t, err)
-		var b strings.Builder
-		require.NoError(t, profile.Write(&b, p))
-		return log.String(), b.String()
+		return buildLogged(t, BaselineOptions{Model: cfg.Model("m"), Input: input}, workers)
 	}
 	wantLog, wantProfile := build(0)
 	// A number is a category's name and true is 1, as in events: four problems.
@@ -395,4 +372,23 @@ models:
 		require.Equal(t, wantLog, gotLog, "%d workers", workers)
 		require.Equal(t, wantProfile, gotProfile, "%d workers", workers)
 	}
+}
+
+// buildLogged builds the profile opts asks for with workers goroutines, at a fixed time,
+// and returns what it logged (without times) and the profile as written.
+func buildLogged(t *testing.T, opts BaselineOptions, workers int) (log, written string) {
+	t.Helper()
+	var lb strings.Builder
+	opts.Logger = slog.New(slog.NewTextHandler(&lb, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}))
+	opts.Now = func() time.Time { return time.Unix(0, 0) }
+	p, err := buildProfile(opts, workers)
+	require.NoError(t, err)
+	var b strings.Builder
+	require.NoError(t, profile.Write(&b, p))
+	return lb.String(), b.String()
 }
