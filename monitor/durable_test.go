@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -230,6 +231,48 @@ func TestTornLogTail(t *testing.T) {
 	srv2.Close()
 	m3, _ := r.open()
 	require.Equal(t, want2, state(t, m3, ts))
+}
+
+// Without fsync a full segment is fsynced in the background, so a machine crash can
+// leave a hole before the newest segment: here the last record of the older segment is
+// torn. vigil starts with every event before the hole, says what it lost, and the
+// snapshot it takes at start drops the damaged log, so the next start loses nothing more.
+func TestHoleBeforeTheNewestSegment(t *testing.T) {
+	r := newDurableRig(t, false)
+	var logs strings.Builder
+	preds, labels := traffic(5, 40)
+	m, srv := r.open()
+	feedDurable(t, srv, preds, labels)
+	_, err := m.durable.log.Rotate() // as a full segment does
+	require.NoError(t, err)
+	more, _ := traffic(6, 20)
+	feedDurable(t, srv, more, nil)
+	srv.Close()
+	segs, err := filepath.Glob(filepath.Join(r.data, walDir, "*.wal"))
+	require.NoError(t, err)
+	require.Len(t, segs, 2)
+	fi, err := os.Stat(segs[0])
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(segs[0], fi.Size()-3))
+
+	// The same events but the older segment's last, which was the last label (each
+	// batch of predictions is followed by its labels), fed to a fresh daemon.
+	want := newDurableRig(t, false)
+	mw, srvw := want.open()
+	feedDurable(t, srvw, preds, labels[:len(labels)-1])
+	ts := r.clock.Add(time.Minute)
+	want.clock.Add(time.Minute)
+
+	m2, err := New(Options{ConfigFile: r.cfg, Now: r.clock.Now, Registry: prometheus.NewPedanticRegistry(),
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	require.Equal(t, state(t, mw, ts), state(t, m2, ts))
+	require.Contains(t, logs.String(), "level=ERROR msg=\"the write-ahead log is damaged; events after the damage are lost\"")
+	require.Contains(t, logs.String(), filepath.Base(segs[0]))
+	require.NoError(t, wal.Replay(filepath.Join(r.data, walDir), 0, func(uint64, []byte) error { return nil }),
+		"the snapshot at start dropped the damaged segment")
+	m3, _ := r.open()
+	require.Equal(t, state(t, m2, ts), state(t, m3, ts))
 }
 
 func TestChangedModelStartsEmptyOthersKeepTheirWindows(t *testing.T) {

@@ -42,6 +42,12 @@ const (
 
 	headerLen = 16
 	suffix    = ".wal"
+
+	// writebackBytes is how much written data a log without Fsync lets pile up before it
+	// asks the kernel to start writing it to disk. A full segment is fsynced before the
+	// next one starts; started early, that fsync finds little left to do and does not
+	// hold up the ingest request that fills the segment for tens of milliseconds.
+	writebackBytes = 4 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -74,6 +80,18 @@ type Log struct {
 	syncMu sync.Mutex // serialises writes of buf and fsyncs
 	synced atomic.Uint64
 	closed bool // guarded by syncMu
+	// bg is the background fsync of the last full segment; bgErr (guarded by mu) is its
+	// failure, returned once by the next Sync, Rotate or Close.
+	bg       sync.WaitGroup
+	bgErr    error
+	syncFile func(*os.File) error // (*os.File).Sync; a test may make it fail
+	// written and kicked are the offsets in f up to which data has been written and
+	// writeback asked for, guarded by syncMu (and mu where f changes). The asking runs
+	// in kicks, as it can take a millisecond or two; noKick stops it where the system
+	// refuses it.
+	written, kicked int64
+	kicks           sync.WaitGroup
+	noKick          atomic.Bool
 }
 
 // Open opens (creating when needed) the log in dir. Records already there are read back
@@ -86,7 +104,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("write-ahead log: %w", err)
 	}
-	l := &Log{dir: dir, opts: opts}
+	l := &Log{dir: dir, opts: opts, syncFile: (*os.File).Sync}
 	segs, err := l.segments()
 	if err != nil {
 		return nil, err
@@ -160,18 +178,41 @@ func (l *Log) Sync(lsn uint64) error {
 	return l.flushLocked(false)
 }
 
-// flushLocked writes the buffer, fsyncs when asked to (or when the log has Fsync), and
-// starts a new segment when the current one is full or rotate is set. The caller holds
-// syncMu.
+// flushLocked writes the buffer, fsyncs it when the log has Fsync, and starts a new
+// segment when the current one is full or rotate is set. The caller holds syncMu.
+//
+// A log with Fsync fsyncs the old segment and the directory before the first record of
+// the new one is written, in the caller's time: it fsyncs every write anyway. A log
+// without Fsync does that in the background, so that the request that fills a segment
+// does not wait the tens of milliseconds it takes (most of it the directory's fsync,
+// which on ext4 commits the journal and with it the segment's data). A machine crash
+// before the background fsync ends can then leave a hole before the newest segment,
+// which Replay reports as an error naming the place; such a log promises to keep what
+// it acknowledged through a crash of the process only, which this does not change.
 func (l *Log) flushLocked(rotate bool) error {
 	l.mu.Lock()
 	buf, last, f := l.buf, l.lsn, l.f
 	l.buf, l.spare = l.spare[:0], nil
 	full := l.size >= l.opts.SegmentBytes
+	// A failed background fsync is reported once, to the next caller, as a failed
+	// fsync in the foreground would have been.
+	bgErr := l.bgErr
+	l.bgErr = nil
 	l.mu.Unlock()
 	if len(buf) > 0 {
 		if _, err := f.Write(buf); err != nil {
-			return l.writeFailed(buf, fmt.Errorf("write-ahead log: write %s: %w", f.Name(), err))
+			return errors.Join(bgErr, l.writeFailed(buf, fmt.Errorf("write-ahead log: write %s: %w", f.Name(), err)))
+		}
+		l.written += int64(len(buf))
+		if !l.opts.Fsync && !l.noKick.Load() && l.written-l.kicked >= writebackBytes {
+			// Advisory only: the fsync at the segment's end still makes it durable.
+			off, n := l.kicked, l.written-l.kicked
+			l.kicks.Go(func() {
+				if startWriteback(f, off, n) != nil {
+					l.noKick.Store(true)
+				}
+			})
+			l.kicked = l.written
 		}
 	}
 	if cap(buf) <= maxSpare {
@@ -179,34 +220,61 @@ func (l *Log) flushLocked(rotate bool) error {
 		l.spare = buf[:0]
 		l.mu.Unlock()
 	}
-	if l.opts.Fsync || rotate || full {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("write-ahead log: fsync %s: %w", f.Name(), err)
+	if l.opts.Fsync {
+		if err := l.syncFile(f); err != nil {
+			return errors.Join(bgErr, fmt.Errorf("write-ahead log: fsync %s: %w", f.Name(), err))
 		}
 	}
 	l.synced.Store(last)
-	if rotate || full {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if l.firstOf == last+1 {
-			return nil // the segment is empty: nothing to rotate
-		}
-		// Records appended since buf was taken are still buffered: they open the new
-		// segment, which therefore starts right after the last record written. The old
-		// segment stays the one written until the new one exists (on a full disk it may
-		// not), so a failed rotation leaves a working log.
-		old := l.f
-		if err := l.openSegmentLocked(last + 1); err != nil {
-			if !rotate {
-				return nil // everything asked for is written; the next Sync tries again
-			}
-			return err
-		}
-		if err := old.Close(); err != nil {
-			return fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err)
-		}
+	if !rotate && !full {
+		return bgErr
 	}
-	return nil
+	// One background fsync at a time: a disk slower than the log is written holds up
+	// the rotation after next, not memory or open files.
+	l.bg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	bgErr = errors.Join(bgErr, l.bgErr)
+	l.bgErr = nil
+	if l.firstOf == last+1 {
+		return bgErr // the segment is empty: nothing to rotate
+	}
+	// Records appended since buf was taken are still buffered: they open the new
+	// segment, which therefore starts right after the last record written. The old
+	// segment stays the one written until the new one exists (on a full disk it may
+	// not), so a failed rotation leaves a working log.
+	old := l.f
+	if err := l.openSegmentLocked(last + 1); err != nil {
+		if !rotate {
+			return bgErr // everything asked for is written; the next Sync tries again
+		}
+		return errors.Join(bgErr, err)
+	}
+	if l.opts.Fsync { // never kicked
+		if err := old.Close(); err != nil {
+			return errors.Join(bgErr, fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err))
+		}
+		return bgErr
+	}
+	l.bg.Go(func() {
+		l.kicks.Wait() // they may still use old
+		err := l.syncFile(old)
+		if err != nil {
+			err = fmt.Errorf("write-ahead log: fsync %s: %w", old.Name(), err)
+		}
+		if cerr := old.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("write-ahead log: close %s: %w", old.Name(), cerr)
+		}
+		if err == nil {
+			err = syncDir(l.dir) // the new segment's name
+		}
+		if err != nil {
+			l.mu.Lock()
+			l.bgErr = errors.Join(l.bgErr, err)
+			l.mu.Unlock()
+		}
+	})
+	return bgErr
 }
 
 // writeFailed puts back what could not be written so that a later Sync tries again;
@@ -221,13 +289,15 @@ func (l *Log) writeFailed(buf []byte, err error) error {
 	if _, serr := l.f.Seek(written, io.SeekStart); serr != nil {
 		err = errors.Join(err, serr)
 	}
+	l.written = written
 	l.buf = append(buf, l.buf...)
 	return err
 }
 
-// Rotate writes and fsyncs everything appended so far and starts a new segment. It
-// returns the LSN of the newest record before the new segment: a snapshot taken after
-// Rotate covers every record up to it, and Truncate(it) may then drop their segments.
+// Rotate writes everything appended so far (and fsyncs it, with Fsync) and starts a new
+// segment. It returns the LSN of the newest record before the new segment: a snapshot
+// taken after Rotate covers every record up to it, and Truncate(it) may then drop their
+// segments.
 func (l *Log) Rotate() (uint64, error) {
 	l.syncMu.Lock()
 	defer l.syncMu.Unlock()
@@ -281,8 +351,14 @@ func (l *Log) Close() error {
 	}
 	err := l.flushLocked(false)
 	if err == nil {
-		err = l.f.Sync()
+		err = l.syncFile(l.f)
 	}
+	l.bg.Wait()
+	l.kicks.Wait()
+	l.mu.Lock()
+	err = errors.Join(err, l.bgErr)
+	l.bgErr = nil
+	l.mu.Unlock()
 	l.closed = true
 	return errors.Join(err, l.f.Close())
 }
@@ -375,14 +451,25 @@ func (l *Log) openSegmentLocked(first uint64) error {
 	if err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := l.syncDirLocked(); err != nil {
 		// An empty segment left behind would look like the newest one at the next Open,
 		// while the records go on in the current one.
 		f.Close()
 		return errors.Join(err, os.Remove(f.Name()))
 	}
 	l.f, l.size, l.firstOf = f, int64(len(l.buf)), first
+	l.written, l.kicked = 0, 0
 	return nil
+}
+
+// syncDirLocked makes a new segment's name durable where the log needs it now: with
+// Fsync, before a record in it is acknowledged, and at Open. A rotation without Fsync
+// does it in the background.
+func (l *Log) syncDirLocked() error {
+	if !l.opts.Fsync && l.f != nil {
+		return nil
+	}
+	return syncDir(l.dir)
 }
 
 // segments lists the first LSNs of the segments in dir, in order.

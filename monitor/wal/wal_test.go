@@ -1,6 +1,7 @@
 package wal
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -217,6 +218,74 @@ func FuzzReplay(f *testing.F) {
 		l, err := Open(dir, Options{})
 		require.NoError(t, err)
 		require.Equal(t, n, l.LastLSN())
+		require.NoError(t, l.Close())
+	})
+}
+
+func TestBackgroundFsyncFailureIsReportedOnce(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{SegmentBytes: 64})
+	require.NoError(t, err)
+	fail := errors.New("disk gone")
+	var mu sync.Mutex
+	var synced []string
+	l.syncFile = func(f *os.File) error {
+		mu.Lock()
+		defer mu.Unlock()
+		synced = append(synced, filepath.Base(f.Name()))
+		return fail
+	}
+	// The first Sync fills the first segment: its fsync runs in the background, and the
+	// Sync that filled it succeeds (the records are written to the operating system).
+	require.NoError(t, l.Sync(l.Append(make([]byte, 100))))
+	l.bg.Wait()
+	require.Equal(t, []string{segName(1)}, synced, "the full segment, and only it, was fsynced")
+	// The next Sync reports the failure, the one after has nothing to report.
+	err = l.Sync(l.Append([]byte("r2")))
+	require.ErrorIs(t, err, fail)
+	require.ErrorContains(t, err, segName(1))
+	require.NoError(t, l.Sync(l.Append([]byte("r3"))))
+	l.syncFile = (*os.File).Sync
+	require.NoError(t, l.Close())
+	_, got := collect(t, dir, 0)
+	require.Len(t, got, 3, "every record written, the failure notwithstanding")
+}
+
+// A log without Fsync rotates without waiting for the old segment's fsync (the
+// snapshot that calls Rotate is written and fsynced itself); one with Fsync fsyncs it
+// before Rotate returns.
+func TestRotateFsyncsInTheCallerOnlyWithFsync(t *testing.T) {
+	t.Run("fsync=false", func(t *testing.T) {
+		l, err := Open(t.TempDir(), Options{})
+		require.NoError(t, err)
+		started, release := make(chan string, 1), make(chan struct{})
+		l.syncFile = func(f *os.File) error {
+			started <- filepath.Base(f.Name())
+			<-release
+			return f.Sync()
+		}
+		require.NoError(t, l.Sync(l.Append([]byte("a"))))
+		mark, err := l.Rotate() // returns while the fsync below is held
+		require.NoError(t, err)
+		require.Equal(t, uint64(1), mark)
+		require.Equal(t, segName(1), <-started)
+		require.Equal(t, uint64(2), l.Append([]byte("b")), "the log goes on meanwhile")
+		close(release)
+		l.syncFile = (*os.File).Sync
+		require.NoError(t, l.Close())
+	})
+	t.Run("fsync=true", func(t *testing.T) {
+		l, err := Open(t.TempDir(), Options{Fsync: true})
+		require.NoError(t, err)
+		var synced []string
+		l.syncFile = func(f *os.File) error {
+			synced = append(synced, filepath.Base(f.Name()))
+			return f.Sync()
+		}
+		require.NoError(t, l.Sync(l.Append([]byte("a"))))
+		_, err = l.Rotate()
+		require.NoError(t, err)
+		require.Equal(t, []string{segName(1), segName(1)}, synced, "the Sync's fsync and the Rotate's")
 		require.NoError(t, l.Close())
 	})
 }

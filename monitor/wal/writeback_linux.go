@@ -1,0 +1,23 @@
+package wal
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// startWriteback asks the kernel to start writing n bytes of f from off to disk, without
+// waiting for it (sync_file_range with SYNC_FILE_RANGE_WRITE).
+func startWriteback(f *os.File, off, n int64) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
