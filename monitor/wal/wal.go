@@ -85,12 +85,14 @@ type Log struct {
 	bg       sync.WaitGroup
 	bgErr    error
 	syncFile func(*os.File) error // (*os.File).Sync; a test may make it fail
+	syncDir  func(dir string) error // syncDir; a test may watch it
 	// written and kicked are the offsets in f up to which data has been written and
 	// writeback asked for, guarded by syncMu (and mu where f changes). The asking runs
-	// in kicks, as it can take a millisecond or two; noKick stops it where the system
-	// refuses it.
+	// in goroutines, as it can take a millisecond or two; kicks counts those of f (a
+	// new one per segment, so that closing a segment waits for its own only), and
+	// noKick stops them where the system refuses them.
 	written, kicked int64
-	kicks           sync.WaitGroup
+	kicks           *sync.WaitGroup
 	noKick          atomic.Bool
 }
 
@@ -104,7 +106,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("write-ahead log: %w", err)
 	}
-	l := &Log{dir: dir, opts: opts, syncFile: (*os.File).Sync}
+	l := &Log{dir: dir, opts: opts, syncFile: (*os.File).Sync, syncDir: syncDir}
 	segs, err := l.segments()
 	if err != nil {
 		return nil, err
@@ -175,7 +177,8 @@ func (l *Log) Sync(lsn uint64) error {
 	if l.closed {
 		return errors.New("write-ahead log: closed")
 	}
-	return l.flushLocked(false)
+	err := l.flushLocked(false)
+	return errors.Join(err, l.takeBgErr())
 }
 
 // flushLocked writes the buffer, fsyncs it when the log has Fsync, and starts a new
@@ -194,14 +197,10 @@ func (l *Log) flushLocked(rotate bool) error {
 	buf, last, f := l.buf, l.lsn, l.f
 	l.buf, l.spare = l.spare[:0], nil
 	full := l.size >= l.opts.SegmentBytes
-	// A failed background fsync is reported once, to the next caller, as a failed
-	// fsync in the foreground would have been.
-	bgErr := l.bgErr
-	l.bgErr = nil
 	l.mu.Unlock()
 	if len(buf) > 0 {
 		if _, err := f.Write(buf); err != nil {
-			return errors.Join(bgErr, l.writeFailed(buf, fmt.Errorf("write-ahead log: write %s: %w", f.Name(), err)))
+			return l.writeFailed(buf, fmt.Errorf("write-ahead log: write %s: %w", f.Name(), err))
 		}
 		l.written += int64(len(buf))
 		if !l.opts.Fsync && !l.noKick.Load() && l.written-l.kicked >= writebackBytes {
@@ -222,59 +221,65 @@ func (l *Log) flushLocked(rotate bool) error {
 	}
 	if l.opts.Fsync {
 		if err := l.syncFile(f); err != nil {
-			return errors.Join(bgErr, fmt.Errorf("write-ahead log: fsync %s: %w", f.Name(), err))
+			return fmt.Errorf("write-ahead log: fsync %s: %w", f.Name(), err)
 		}
 	}
 	l.synced.Store(last)
 	if !rotate && !full {
-		return bgErr
+		return nil
 	}
 	// One background fsync at a time: a disk slower than the log is written holds up
 	// the rotation after next, not memory or open files.
 	l.bg.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	bgErr = errors.Join(bgErr, l.bgErr)
-	l.bgErr = nil
 	if l.firstOf == last+1 {
-		return bgErr // the segment is empty: nothing to rotate
+		return nil // the segment is empty: nothing to rotate
 	}
 	// Records appended since buf was taken are still buffered: they open the new
 	// segment, which therefore starts right after the last record written. The old
 	// segment stays the one written until the new one exists (on a full disk it may
 	// not), so a failed rotation leaves a working log.
-	old := l.f
+	old, kicks := l.f, l.kicks
 	if err := l.openSegmentLocked(last + 1); err != nil {
 		if !rotate {
-			return bgErr // everything asked for is written; the next Sync tries again
+			return nil // everything asked for is written; the next Sync tries again
 		}
-		return errors.Join(bgErr, err)
+		return err
 	}
-	if l.opts.Fsync { // never kicked
+	if l.opts.Fsync { // fsynced above, and never kicked
 		if err := old.Close(); err != nil {
-			return errors.Join(bgErr, fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err))
+			return fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err)
 		}
-		return bgErr
+		return nil
 	}
 	l.bg.Go(func() {
-		l.kicks.Wait() // they may still use old
-		err := l.syncFile(old)
-		if err != nil {
-			err = fmt.Errorf("write-ahead log: fsync %s: %w", old.Name(), err)
+		kicks.Wait() // they may still use old
+		var errs []error
+		if err := l.syncFile(old); err != nil {
+			errs = append(errs, fmt.Errorf("write-ahead log: fsync %s: %w", old.Name(), err))
 		}
-		if cerr := old.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("write-ahead log: close %s: %w", old.Name(), cerr)
+		if err := old.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("write-ahead log: close %s: %w", old.Name(), err))
 		}
-		if err == nil {
-			err = syncDir(l.dir) // the new segment's name
-		}
-		if err != nil {
+		errs = append(errs, l.syncDir(l.dir)) // the new segment's name
+		if err := errors.Join(errs...); err != nil {
 			l.mu.Lock()
 			l.bgErr = errors.Join(l.bgErr, err)
 			l.mu.Unlock()
 		}
 	})
-	return bgErr
+	return nil
+}
+
+// takeBgErr returns a background fsync's failure once, to the caller after it, as a
+// failed fsync in the foreground would have been.
+func (l *Log) takeBgErr() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	err := l.bgErr
+	l.bgErr = nil
+	return err
 }
 
 // writeFailed puts back what could not be written so that a later Sync tries again;
@@ -307,7 +312,7 @@ func (l *Log) Rotate() (uint64, error) {
 	l.mu.Lock()
 	last := l.lsn
 	l.mu.Unlock()
-	if err := l.flushLocked(true); err != nil {
+	if err := errors.Join(l.flushLocked(true), l.takeBgErr()); err != nil {
 		return 0, err
 	}
 	return last, nil
@@ -355,10 +360,7 @@ func (l *Log) Close() error {
 	}
 	l.bg.Wait()
 	l.kicks.Wait()
-	l.mu.Lock()
-	err = errors.Join(err, l.bgErr)
-	l.bgErr = nil
-	l.mu.Unlock()
+	err = errors.Join(err, l.takeBgErr())
 	l.closed = true
 	return errors.Join(err, l.f.Close())
 }
@@ -458,7 +460,7 @@ func (l *Log) openSegmentLocked(first uint64) error {
 		return errors.Join(err, os.Remove(f.Name()))
 	}
 	l.f, l.size, l.firstOf = f, int64(len(l.buf)), first
-	l.written, l.kicked = 0, 0
+	l.written, l.kicked, l.kicks = 0, 0, new(sync.WaitGroup)
 	return nil
 }
 
@@ -469,7 +471,7 @@ func (l *Log) syncDirLocked() error {
 	if !l.opts.Fsync && l.f != nil {
 		return nil
 	}
-	return syncDir(l.dir)
+	return l.syncDir(l.dir)
 }
 
 // segments lists the first LSNs of the segments in dir, in order.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -265,9 +266,21 @@ func TestRotateFsyncsInTheCallerOnlyWithFsync(t *testing.T) {
 			return f.Sync()
 		}
 		require.NoError(t, l.Sync(l.Append([]byte("a"))))
-		mark, err := l.Rotate() // returns while the fsync below is held
-		require.NoError(t, err)
-		require.Equal(t, uint64(1), mark)
+		rotated := make(chan error)
+		go func() {
+			mark, err := l.Rotate()
+			if err == nil && mark != 1 {
+				err = fmt.Errorf("mark %d, want 1", mark)
+			}
+			rotated <- err
+		}()
+		select { // Rotate returns while the fsync below is held
+		case err := <-rotated:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			close(release)
+			t.Fatal("Rotate waited for the old segment's fsync")
+		}
 		require.Equal(t, segName(1), <-started)
 		require.Equal(t, uint64(2), l.Append([]byte("b")), "the log goes on meanwhile")
 		close(release)
@@ -288,4 +301,74 @@ func TestRotateFsyncsInTheCallerOnlyWithFsync(t *testing.T) {
 		require.Equal(t, []string{segName(1), segName(1)}, synced, "the Sync's fsync and the Rotate's")
 		require.NoError(t, l.Close())
 	})
+}
+
+// What makes a rotation durable comes in order: the old segment's fsync, then the
+// directory's (naming the new segment), before the new segment holds a record — in
+// the caller with Fsync, in the background without.
+func TestRotationFsyncsOldSegmentThenDirectory(t *testing.T) {
+	for _, fsync := range []bool{true, false} {
+		t.Run(fmt.Sprint("fsync=", fsync), func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := Open(dir, Options{Fsync: fsync, SegmentBytes: 10})
+			require.NoError(t, err)
+			var mu sync.Mutex
+			var steps []string
+			step := func(s string) {
+				mu.Lock()
+				defer mu.Unlock()
+				steps = append(steps, s)
+			}
+			l.syncFile = func(f *os.File) error {
+				step("fsync " + filepath.Base(f.Name()))
+				return f.Sync()
+			}
+			l.syncDir = func(d string) error {
+				fi, err := os.Stat(filepath.Join(d, segName(2)))
+				require.NoError(t, err)
+				step(fmt.Sprintf("dir, %s holds %d bytes", segName(2), fi.Size()))
+				return syncDir(d)
+			}
+			require.NoError(t, l.Sync(l.Append([]byte("fills the first segment"))))
+			l.bg.Wait()
+			require.Equal(t, []string{"fsync " + segName(1), "dir, " + segName(2) + " holds 0 bytes"}, steps)
+			require.NoError(t, l.Close())
+		})
+	}
+}
+
+// Writeback hints of a new segment start while the old segment's background fsync
+// waits for its own hints; each segment has its own.
+func TestWritebackHintsAcrossRotations(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{SegmentBytes: writebackBytes})
+	require.NoError(t, err)
+	p := make([]byte, writebackBytes)
+	for range 20 {
+		require.NoError(t, l.Sync(l.Append(p)))
+	}
+	require.NoError(t, l.Close())
+	lsns, _ := collect(t, l.dir, 0)
+	require.Len(t, lsns, 20)
+}
+
+// A failed background fsync of an old segment does not keep Close from fsyncing the
+// segment it closes; Close reports the failure.
+func TestCloseFsyncsItsSegmentAfterABackgroundFailure(t *testing.T) {
+	l, err := Open(t.TempDir(), Options{})
+	require.NoError(t, err)
+	var synced []string
+	l.syncFile = func(f *os.File) error {
+		synced = append(synced, filepath.Base(f.Name()))
+		if filepath.Base(f.Name()) == segName(1) {
+			return errors.New("disk gone")
+		}
+		return f.Sync()
+	}
+	require.NoError(t, l.Sync(l.Append([]byte("a"))))
+	_, err = l.Rotate()
+	require.NoError(t, err, "Rotate does not wait for the old segment's fsync")
+	l.bg.Wait()
+	l.Append([]byte("b"))
+	require.ErrorContains(t, l.Close(), "disk gone")
+	require.Equal(t, []string{segName(1), segName(2)}, synced)
 }
