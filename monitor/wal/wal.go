@@ -84,7 +84,7 @@ type Log struct {
 	// failure, returned once by the next Sync, Rotate or Close.
 	bg       sync.WaitGroup
 	bgErr    error
-	syncFile func(*os.File) error // (*os.File).Sync; a test may make it fail
+	syncFile func(*os.File) error   // (*os.File).Sync; a test may make it fail
 	syncDir  func(dir string) error // syncDir; a test may watch it
 	// written and kicked are the offsets in f up to which data has been written and
 	// writeback asked for, guarded by syncMu (and mu where f changes). The asking runs
