@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -81,6 +82,14 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 	if _, err := loadgen.CheckTarget(opts.URL, opts.AllowNonLoopback); err != nil {
 		fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
 		return 2
+	}
+	if os.Getenv("GOGC") == "" {
+		// loadgen shares the machine with the vigil it measures, and each collection of
+		// its own lands in the latencies it reports. Its live heap is a few MiB (the
+		// batches it reuses) and each request leaves about 50 KB of garbage in net/http,
+		// so collecting at 9× the live heap instead of 2× costs some MiB and cuts its
+		// collections during a million-event run from about 20 to 3.
+		defer debug.SetGCPercent(debug.SetGCPercent(800))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
