@@ -3,6 +3,7 @@ package monitor
 import (
 	"hash/maphash"
 	"math"
+	"math/bits"
 )
 
 // pendingSet holds records waiting for their partner (a prediction for its label, or a
@@ -29,9 +30,24 @@ type pendingSet[T any] struct {
 	n          int
 
 	// slots is the index: linear probing, power-of-two length, at most half full. A slot
-	// holds 1 + the node index of the first record of an id, or 0 when empty.
-	slots []int32
-	heads int // occupied slots: distinct ids waiting
+	// holds 1 + the node index of the first record of an id in its low idxBits bits (0
+	// when empty), and above them a tag, so that probing reads no node:
+	//
+	//	fp<<(distBits+idxBits) | dist<<idxBits | (idx+1)
+	//
+	// dist is the entry's distance from its home slot, saturated at distMax: a
+	// saturated entry's home is found from its node's hash. fp is the top fpBits of
+	// the node's 32-bit hash, bits the home slot does not use (the index is at most
+	// 4*max long, so its mask and fp share no bits). A lookup reads a node only when
+	// both match. With a huge max there are no tag bits: dist is always saturated (0)
+	// and fp always 0, and the index reads nodes as it did without tags.
+	slots    []uint32
+	heads    int    // occupied slots: distinct ids waiting
+	idxBits  uint8  // bits.Len(max): 1 + a node index fits
+	distBits uint8  // width of dist, at most pendingDistBits
+	fpBits   uint8  // width of fp: 32 - idxBits - distBits
+	idxMask  uint32 // 1<<idxBits - 1
+	distMax  uint32 // 1<<distBits - 1: dist of an entry this far or farther from home
 
 	ids    []byte // the ids of the records, in age order; garbage between them
 	idLive int    // bytes of ids that belong to records
@@ -58,6 +74,10 @@ type pendingNode[T any] struct {
 	same  int32 // next record with the same id
 }
 
+// pendingDistBits is the widest dist field of a slot's tag: distances up to 14 are
+// exact, which at most half full nearly every entry's is.
+const pendingDistBits = 4
+
 // maxPendingIDBytes is the most bytes of ids one pending set holds: node offsets are
 // 32-bit. Reaching it evicts the oldest records, as reaching the set's capacity does.
 const maxPendingIDBytes = min(math.MaxUint32, math.MaxInt)
@@ -67,9 +87,41 @@ const minPendingIDBytes = 256
 
 func newPendingSet[T any](maxLen int) *pendingSet[T] {
 	seed := maphash.MakeSeed()
-	return &pendingSet[T]{
+	s := &pendingSet[T]{
 		max: maxLen, free: -1, head: -1, tail: -1, maxIDs: maxPendingIDBytes,
 		hash: func(id string) uint64 { return maphash.String(seed, id) },
+	}
+	s.setSlotBits()
+	return s
+}
+
+// setSlotBits sets the layout of a slot for the set's max.
+func (s *pendingSet[T]) setSlotBits() {
+	s.idxBits = uint8(min(bits.Len(uint(max(s.max, 1))), 32))
+	tag := 32 - s.idxBits
+	s.distBits = min(tag, pendingDistBits)
+	s.fpBits = tag - s.distBits
+	s.idxMask = uint32(uint64(1)<<s.idxBits - 1)
+	s.distMax = 1<<s.distBits - 1
+}
+
+// slotTag is the tag of an entry whose node's hash is h, dist slots from its home,
+// shifted into place above the node index.
+func (s *pendingSet[T]) slotTag(h uint32, dist uint32) uint32 {
+	return ((h>>(32-s.fpBits))<<s.distBits | min(dist, s.distMax)) << s.idxBits
+}
+
+// reencodeSlots rewrites every slot's tag and index in the current layout, after
+// setMax changed it; oldMask is the index mask of the old one. Entries keep their slots.
+func (s *pendingSet[T]) reencodeSlots(oldMask uint32) {
+	mask := uint32(len(s.slots) - 1)
+	for j, v := range s.slots {
+		if v == 0 {
+			continue
+		}
+		idx := v & oldMask
+		h := s.nodes[idx-1].hash
+		s.slots[j] = s.slotTag(h, (uint32(j)-h)&mask) | idx
 	}
 }
 
@@ -78,7 +130,12 @@ func newPendingSet[T any](maxLen int) *pendingSet[T] {
 // size, so the memory of the larger one is given back.
 func (s *pendingSet[T]) setMax(maxLen int) int {
 	if maxLen >= s.max {
+		oldMask := s.idxMask
 		s.max = maxLen
+		s.setSlotBits()
+		if s.idxMask != oldMask {
+			s.reencodeSlots(oldMask)
+		}
 		return 0
 	}
 	k := 0
@@ -90,6 +147,7 @@ func (s *pendingSet[T]) setMax(maxLen int) int {
 		k++
 	}
 	small := &pendingSet[T]{max: maxLen, free: -1, head: -1, tail: -1, maxIDs: s.maxIDs, hash: s.hash, onDrop: s.onDrop}
+	small.setSlotBits()
 	for i := s.head; i >= 0; i = s.nodes[i].next {
 		nd := &s.nodes[i]
 		small.add(string(s.idOf(i)), nd.time, nd.val)
@@ -141,7 +199,7 @@ func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
 
 	if slot, ok := s.lookup(id, h); ok {
 		// Append to the end of the id's chain so records join in arrival order.
-		last := s.slots[slot] - 1
+		last := int32(s.slots[slot]&s.idxMask) - 1
 		for s.nodes[last].same >= 0 {
 			last = s.nodes[last].same
 		}
@@ -151,12 +209,7 @@ func (s *pendingSet[T]) add(id string, t int64, v T) (old T, evicted bool) {
 	if 2*(s.heads+1) > len(s.slots) {
 		s.growSlots()
 	}
-	mask := len(s.slots) - 1
-	slot := int(uint32(h)) & mask
-	for s.slots[slot] != 0 {
-		slot = (slot + 1) & mask
-	}
-	s.slots[slot] = i + 1
+	s.insertSlot(uint32(h), uint32(i)+1)
 	s.heads++
 	return old, evicted
 }
@@ -209,20 +262,27 @@ func (s *pendingSet[T]) relayout(c int) {
 	s.ids = dst
 }
 
+// insertSlot puts idx1 (1 + a node index), whose node's hash is h, in the first empty
+// slot from its home.
+func (s *pendingSet[T]) insertSlot(h uint32, idx1 uint32) {
+	mask := uint32(len(s.slots) - 1)
+	slot := h & mask
+	for s.slots[slot] != 0 {
+		slot = (slot + 1) & mask
+	}
+	s.slots[slot] = s.slotTag(h, (slot-h)&mask) | idx1
+}
+
 // growSlots doubles the index and rehashes it from the stored hashes.
 func (s *pendingSet[T]) growSlots() {
 	old := s.slots
-	s.slots = make([]int32, max(2*len(old), 16))
-	mask := len(s.slots) - 1
+	s.slots = make([]uint32, max(2*len(old), 16))
 	for _, v := range old {
 		if v == 0 {
 			continue
 		}
-		slot := int(s.nodes[v-1].hash) & mask
-		for s.slots[slot] != 0 {
-			slot = (slot + 1) & mask
-		}
-		s.slots[slot] = v
+		idx1 := v & s.idxMask
+		s.insertSlot(s.nodes[idx1-1].hash, idx1)
 	}
 }
 
@@ -237,14 +297,19 @@ func (s *pendingSet[T]) lookup(id string, h uint64) (slot int, ok bool) {
 	if s.heads == 0 {
 		return 0, false
 	}
-	mask := len(s.slots) - 1
-	for slot = int(uint32(h)) & mask; ; slot = (slot + 1) & mask {
-		v := s.slots[slot]
+	h32 := uint32(h)
+	mask := uint32(len(s.slots) - 1)
+	for j, dist := h32&mask, uint32(0); ; j, dist = (j+1)&mask, dist+1 {
+		v := s.slots[j]
 		if v == 0 {
 			return 0, false
 		}
-		if nd := &s.nodes[v-1]; nd.hash == uint32(h) && int(nd.idLen) == len(id) && string(s.idOf(v-1)) == id {
-			return slot, true
+		if v&^s.idxMask != s.slotTag(h32, dist) {
+			continue // another home, or another fingerprint
+		}
+		i := int32(v&s.idxMask) - 1
+		if nd := &s.nodes[i]; nd.hash == h32 && int(nd.idLen) == len(id) && string(s.idOf(i)) == id {
+			return int(j), true
 		}
 	}
 }
@@ -252,12 +317,18 @@ func (s *pendingSet[T]) lookup(id string, h uint64) (slot int, ok bool) {
 // headSlot finds the slot of the id of node i, and the first node of its chain.
 func (s *pendingSet[T]) headSlot(i int32) (slot int, first int32) {
 	h := s.nodes[i].hash
-	id := s.idOf(i)
-	mask := len(s.slots) - 1
-	for slot = int(h) & mask; ; slot = (slot + 1) & mask {
-		v := s.slots[slot] - 1
-		if v == i || (v >= 0 && s.nodes[v].hash == h && string(s.idOf(v)) == string(id)) {
-			return slot, v
+	mask := uint32(len(s.slots) - 1)
+	for j, dist := h&mask, uint32(0); ; j, dist = (j+1)&mask, dist+1 {
+		v := s.slots[j]
+		first = int32(v&s.idxMask) - 1
+		if first == i {
+			return int(j), first
+		}
+		if v == 0 || v&^s.idxMask != s.slotTag(h, dist) {
+			continue
+		}
+		if s.nodes[first].hash == h && string(s.idOf(first)) == string(s.idOf(i)) {
+			return int(j), first
 		}
 	}
 }
@@ -266,10 +337,15 @@ func (s *pendingSet[T]) headSlot(i int32) (slot int, first int32) {
 // entry stays reachable from its home slot (backward-shift deletion).
 func (s *pendingSet[T]) deleteSlot(i int) {
 	mask := len(s.slots) - 1
+	distAt := s.distMax << s.idxBits // the dist field of a slot
 	for j := (i + 1) & mask; s.slots[j] != 0; j = (j + 1) & mask {
-		home := int(s.nodes[s.slots[j]-1].hash) & mask
-		if (j-home)&mask >= (j-i)&mask { // i lies between home and j: move j to i
-			s.slots[i] = s.slots[j]
+		v := s.slots[j]
+		dist := (v & distAt) >> s.idxBits
+		if dist == s.distMax { // saturated: its home is in its node
+			dist = (uint32(j) - s.nodes[v&s.idxMask-1].hash) & uint32(mask)
+		}
+		if gap := uint32(j-i) & uint32(mask); dist >= gap { // i lies between home and j: move j to i
+			s.slots[i] = v&^distAt | min(dist-gap, s.distMax)<<s.idxBits
 			i = j
 		}
 	}
@@ -291,7 +367,7 @@ func (s *pendingSet[T]) eachOf(id string, fn func(t int64, v *T)) int {
 		return 0
 	}
 	k := 0
-	for i := s.slots[slot] - 1; i >= 0; i = s.nodes[i].same {
+	for i := int32(s.slots[slot]&s.idxMask) - 1; i >= 0; i = s.nodes[i].same {
 		fn(s.nodes[i].time, &s.nodes[i].val)
 		k++
 	}
@@ -305,7 +381,7 @@ func (s *pendingSet[T]) take(id string, fn func(t int64, v *T)) int {
 	if !ok {
 		return 0
 	}
-	i := s.slots[slot] - 1
+	i := int32(s.slots[slot]&s.idxMask) - 1
 	s.deleteSlot(slot)
 	k := 0
 	for i >= 0 {
@@ -350,7 +426,7 @@ func (s *pendingSet[T]) remove(i int32) {
 			}
 		}
 	case nx >= 0:
-		s.slots[slot] = nx + 1
+		s.slots[slot] = s.slots[slot]&^s.idxMask | uint32(nx+1)
 	default:
 		s.deleteSlot(slot)
 	}

@@ -84,6 +84,18 @@ var pendingHashes = []struct {
 		}
 		return h << 24 // low 24 bits zero: one home slot until the index is huge
 	}},
+	{"same fingerprint, other slots", pendingLowHash},
+}
+
+// pendingLowHash hashes an id into its low 16 bits only: every slot's fingerprint (the
+// top bits of the 32-bit hash) is the same, and homes repeat once the index is larger
+// than 65,536 slots.
+func pendingLowHash(id string) uint64 {
+	var h uint64
+	for _, c := range []byte(id) {
+		h = h*131 + uint64(c)
+	}
+	return (h ^ h>>16) & 0xffff
 }
 
 func newTestPendingSet(max, maxIDs int, hash func(string) uint64) *pendingSet[int] {
@@ -200,6 +212,27 @@ func (p *pendingStepper) check() {
 	require.Equal(t, live, s.idLive)
 	require.LessOrEqual(t, 2*s.heads, len(s.slots), "index at most half full")
 	require.LessOrEqual(t, len(s.nodes), s.max)
+	checkPendingSlots(t, s)
+}
+
+// checkPendingSlots checks that every slot holds the right tag for its entry: the
+// fingerprint of the node's hash and its distance from its home slot, saturated.
+func checkPendingSlots[T any](t testing.TB, s *pendingSet[T]) {
+	t.Helper()
+	mask := uint32(len(s.slots) - 1)
+	occupied := 0
+	for j, v := range s.slots {
+		if v == 0 {
+			continue
+		}
+		occupied++
+		idx1 := v & s.idxMask
+		require.NotZero(t, idx1, "slot %d: a tag without a node", j)
+		require.LessOrEqual(t, int(idx1), len(s.nodes))
+		nd := &s.nodes[idx1-1]
+		require.Equal(t, s.slotTag(nd.hash, (uint32(j)-nd.hash)&mask), v&^s.idxMask, "slot %d: tag", j)
+	}
+	require.Equal(t, s.heads, occupied)
 }
 
 // TestPendingSetModel drives a pendingSet with random adds (ids repeat, so chains form),
