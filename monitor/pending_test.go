@@ -202,8 +202,9 @@ func (p *pendingStepper) check() {
 	prevEnd := uint32(0)
 	for i := s.head; i >= 0; i = s.nodes[i].next {
 		nd := &s.nodes[i]
-		require.GreaterOrEqual(t, nd.off, prevEnd, "ids lie in age order")
-		prevEnd = nd.off + nd.idLen
+		off := nd.off - s.idBase
+		require.GreaterOrEqual(t, off, prevEnd, "ids lie in age order")
+		prevEnd = off + nd.idLen
 		ids[string(s.idOf(i))] = true
 		live += int(nd.idLen)
 	}
@@ -284,6 +285,54 @@ func TestPendingSetModel(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestPendingArenaSlidesWhenTheOldestLeave checks the arena's cheap compaction: while
+// records leave oldest first (evicted at capacity), the waiting ids slide to the front and
+// idBase takes the difference, nodes untouched; a record taken from the middle then makes
+// the next compaction a full walk, which starts the offsets over. Every step is checked
+// against the reference.
+func TestPendingArenaSlidesWhenTheOldestLeave(t *testing.T) {
+	const max = 64
+	s := newTestPendingSet(max, 0, nil)
+	p := &pendingStepper{t: t, s: s, ref: pendingRef{max: max, maxIDs: s.maxIDs}}
+	k := 0
+	next := func() string { k++; return pendingTestID(k) }
+	slid := 0
+	for range 50 * max {
+		base := s.idBase
+		p.add(next())
+		p.check()
+		if s.idBase > base {
+			slid++
+		}
+	}
+	require.Greater(t, slid, 5, "full-set churn compacts by sliding")
+	require.LessOrEqual(t, cap(s.ids), 2*s.idLive+minPendingIDBytes, "arena bounded")
+
+	// A take from the middle leaves garbage behind the oldest id: the walk compacts
+	// then, and offsets start over from 0.
+	walked := 0
+	for range 20 {
+		p.take(pendingTestID(k - max/2))
+		for range 2 * max {
+			base := s.idBase
+			p.add(next())
+			p.check()
+			if base > 0 && s.idBase == 0 {
+				walked++
+			}
+		}
+	}
+	require.Positive(t, walked, "garbage between ids compacts by walking")
+	for range 4 * max {
+		p.add(next())
+		p.check()
+	}
+	for _, x := range slices.Clone(p.ref.recs) {
+		p.take(x.id)
+	}
+	require.Zero(t, s.idLive)
 }
 
 // TestPendingSetCases checks named situations against the expected records, in age

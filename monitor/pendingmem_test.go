@@ -3,7 +3,9 @@ package monitor
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 )
 
 // pendingIDForms are id shapes clients send: a short counter ("req-1234567", 11 bytes)
@@ -83,6 +85,41 @@ func BenchmarkPendingEvict(b *testing.B) {
 				s.add(ids[i&(len(ids)-1)], int64(n+i), pendingPred{})
 				i++
 			}
+		})
+	}
+}
+
+// BenchmarkPendingEvictBatch adds ids to a full set of 100,000 in batches of 1,000, as one
+// ingest request of predictions whose labels never come does, and reports the median and
+// the 99th percentile of a batch's time: the arena's compaction lands in a few batches
+// and sets the tail.
+func BenchmarkPendingEvictBatch(b *testing.B) {
+	for _, form := range pendingIDForms {
+		b.Run(form.name, func(b *testing.B) {
+			const n, batch = 100000, 1000
+			s := newPendingSet[pendingPred](n)
+			var buf []byte
+			for i := range n {
+				buf = form.id(buf, i)
+				s.add(string(buf), int64(i), pendingPred{})
+			}
+			ids := make([]string, 1<<18)
+			for i := range ids {
+				ids[i] = string(form.id(nil, n+i))
+			}
+			var lat []time.Duration
+			i := 0
+			for b.Loop() {
+				t0 := time.Now()
+				for range batch {
+					s.add(ids[i&(len(ids)-1)], int64(n+i), pendingPred{})
+					i++
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds()), "p50-ns/batch")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns/batch")
 		})
 	}
 }
