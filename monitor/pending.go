@@ -58,7 +58,7 @@ type pendingSet[T any] struct {
 	// oldest first: evicted at capacity or expired), the ids slide down to the start and
 	// idBase grows by as much, so that no node's offset is rewritten.
 	idBase uint32
-	maxIDs int    // most bytes ids may take (node offsets are 32-bit); smaller in tests
+	maxIDs int // most bytes ids may take (node offsets are 32-bit); smaller in tests
 
 	hash func(id string) uint64 // seeded per set; tests swap in colliding ones
 
