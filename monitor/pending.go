@@ -74,7 +74,7 @@ type pendingNode[T any] struct {
 	time  int64 // event time, unix nanoseconds
 	val   T
 	hash  uint32 // the id's hash: its home slot, and a filter before comparing bytes
-	off   uint32 // the id is ids[off : off+idLen]
+	off   uint32 // the id is ids[off-idBase : off-idBase+idLen]
 	idLen uint32
 	prev  int32 // age order; free nodes link through next
 	next  int32

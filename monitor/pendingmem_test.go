@@ -62,23 +62,31 @@ func BenchmarkPendingMemory(b *testing.B) {
 	}
 }
 
+// fullPendingSet returns a pending set of the default capacity (100,000), full of
+// records with ids of the given form, and 2^18 further ids of that form, none of them in
+// the set.
+func fullPendingSet(form func(buf []byte, i int) []byte) (s *pendingSet[pendingPred], ids []string, n int) {
+	n = 100000
+	s = newPendingSet[pendingPred](n)
+	var buf []byte
+	for i := range n {
+		buf = form(buf, i)
+		s.add(string(buf), int64(i), pendingPred{})
+	}
+	ids = make([]string, 1<<18)
+	for i := range ids {
+		ids[i] = string(form(nil, n+i))
+	}
+	return s, ids, n
+}
+
 // BenchmarkPendingEvict adds predictions of distinct ids to a full pending set of the
 // default capacity (100,000), so that each add evicts the oldest: the label join of a
 // model whose labels come late, or not at all, at full traffic. ns/op is per add.
 func BenchmarkPendingEvict(b *testing.B) {
 	for _, form := range pendingIDForms {
 		b.Run(form.name, func(b *testing.B) {
-			const n = 100000
-			s := newPendingSet[pendingPred](n)
-			var buf []byte
-			for i := range n {
-				buf = form.id(buf, i)
-				s.add(string(buf), int64(i), pendingPred{})
-			}
-			ids := make([]string, 1<<18)
-			for i := range ids {
-				ids[i] = string(form.id(nil, n+i))
-			}
+			s, ids, n := fullPendingSet(form.id)
 			i := 0
 			for b.Loop() {
 				// Ids come back after 262,144 adds, long evicted: each add is a new id.
@@ -96,17 +104,8 @@ func BenchmarkPendingEvict(b *testing.B) {
 func BenchmarkPendingEvictBatch(b *testing.B) {
 	for _, form := range pendingIDForms {
 		b.Run(form.name, func(b *testing.B) {
-			const n, batch = 100000, 1000
-			s := newPendingSet[pendingPred](n)
-			var buf []byte
-			for i := range n {
-				buf = form.id(buf, i)
-				s.add(string(buf), int64(i), pendingPred{})
-			}
-			ids := make([]string, 1<<18)
-			for i := range ids {
-				ids[i] = string(form.id(nil, n+i))
-			}
+			const batch = 1000
+			s, ids, n := fullPendingSet(form.id)
 			var lat []time.Duration
 			i := 0
 			for b.Loop() {
