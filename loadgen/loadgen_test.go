@@ -536,8 +536,11 @@ NOT OK: some events sent were not accepted
 
 	rep.Predictions = KindStats{Sent: 5, Accepted: 5}
 	rep.Rate = 12500
+	rep.Transport, rep.Target, rep.SettleSeconds = TransportKafka, "k1:9092,k2:9092", 0.25
 	b.Reset()
 	rep.WriteText(&b)
+	require.Contains(t, b.String(), "target       k1:9092,k2:9092 over kafka, model lg")
+	require.Contains(t, b.String(), "elapsed      4.250s (the last 0.250s waiting for vigil to count what it was handed)\n")
 	require.Contains(t, b.String(), "12,500 predictions/s")
 	require.Contains(t, b.String(), "OK: every event sent was accepted")
 

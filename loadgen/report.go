@@ -36,8 +36,15 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Rate > 0 {
 		rate = fmt.Sprintf("%s predictions/s", thousands(r.Rate))
 	}
-	fmt.Fprintf(w, "target       %s, model %s, batches of %d, %d in flight, %s\n", r.Target, r.Model, r.BatchSize, r.Concurrency, rate)
+	over := ""
+	if r.Transport != "" && r.Transport != TransportHTTP {
+		over = " over " + r.Transport
+	}
+	fmt.Fprintf(w, "target       %s%s, model %s, batches of %d, %d in flight, %s\n", r.Target, over, r.Model, r.BatchSize, r.Concurrency, rate)
 	fmt.Fprintf(w, "elapsed      %.3fs", r.Seconds)
+	if r.SettleSeconds > 0 {
+		fmt.Fprintf(w, " (the last %.3fs waiting for vigil to count what it was handed)", r.SettleSeconds)
+	}
 	if r.Interrupted {
 		fmt.Fprint(w, " (interrupted)")
 	}

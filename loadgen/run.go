@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // maxErrorsKept bounds the distinct error messages a Report keeps.
@@ -30,6 +32,13 @@ type Options struct {
 	AllowNonLoopback bool
 	// Spec is the model and traffic to generate.
 	Spec Spec
+	// Transport is TransportHTTP (the default), TransportKafka or TransportCloudEvents.
+	// Over Kafka and CloudEvents vigil's answer only says the events were handed over:
+	// Run then reads vigil's counters on URL's /metrics before and after, and waits up to
+	// Settle (default DefaultSettle) after the last send for them to count everything.
+	Transport string
+	Kafka     Kafka
+	Settle    time.Duration
 	// BatchSize is the number of events per request; default 1000.
 	BatchSize int
 	// Concurrency is the number of requests in flight at once; default 2.
@@ -60,14 +69,18 @@ type Options struct {
 
 // Report is what a run did.
 type Report struct {
-	Target      string    `json:"target"`
-	Model       string    `json:"model"`
-	BatchSize   int       `json:"batch_size"`
-	Concurrency int       `json:"concurrency"`
-	Rate        float64   `json:"rate"`
-	Seconds     float64   `json:"seconds"`
-	Predictions KindStats `json:"predictions"`
-	Labels      KindStats `json:"labels"`
+	Target      string  `json:"target"`
+	Transport   string  `json:"transport"`
+	Model       string  `json:"model"`
+	BatchSize   int     `json:"batch_size"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate"`
+	// Seconds runs from the first send to the last answer, or over Kafka and CloudEvents
+	// to when vigil had counted every event (SettleSeconds of which after the last send).
+	Seconds       float64   `json:"seconds"`
+	SettleSeconds float64   `json:"settle_seconds,omitempty"`
+	Predictions   KindStats `json:"predictions"`
+	Labels        KindStats `json:"labels"`
 	// Interrupted is true when the run was stopped before its count or duration.
 	Interrupted bool `json:"interrupted"`
 }
@@ -88,7 +101,7 @@ type KindStats struct {
 	Requests  int64 `json:"requests"`
 	Throttled int64 `json:"throttled"`
 	// Latency is the distribution of the requests' durations (send to answer read), 429s
-	// excluded.
+	// excluded; over Kafka, of a batch's produce until the brokers acknowledged it.
 	Latency Latency `json:"latency"`
 	// Errors are the first distinct error messages.
 	Errors []string `json:"errors,omitempty"`
@@ -175,16 +188,21 @@ func isLoopback(host string) bool {
 
 // runner is one run's shared state.
 type runner struct {
-	opts    Options
-	client  *http.Client
-	predURL string
-	labURL  string
-	start   time.Time
-	end     time.Time // zero in count mode
-	batches int64     // total batches in count mode
-	next    atomic.Int64
-	pred    kindTally
-	lab     kindTally
+	opts       Options
+	client     *http.Client
+	predURL    string
+	labURL     string
+	ceURL      string
+	metricsURL string
+	kafka      *kgo.Client
+	models     map[string]struct{}
+	before     counts // vigil's counters before the first send (async transports)
+	start      time.Time
+	end        time.Time // zero in count mode
+	batches    int64     // total batches in count mode
+	next       atomic.Int64
+	pred       kindTally
+	lab        kindTally
 }
 
 // Run sends load as opts say and reports what was accepted. It stops by itself after
@@ -210,7 +228,20 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		return nil, fmt.Errorf("rate %v: want a positive number of predictions per second, or 0 for as fast as accepted", opts.Rate)
 	case opts.LabelRatio < 0 || opts.LabelRatio > 1 || math.IsNaN(opts.LabelRatio):
 		return nil, fmt.Errorf("label ratio %v: want a share between 0 and 1", opts.LabelRatio)
+	case opts.Settle < 0:
+		return nil, fmt.Errorf("settle %s: want a positive duration", opts.Settle)
 	}
+	switch opts.Transport {
+	case "":
+		opts.Transport = TransportHTTP
+	case TransportHTTP, TransportKafka, TransportCloudEvents:
+	default:
+		return nil, fmt.Errorf("transport %q: want %s, %s or %s", opts.Transport, TransportHTTP, TransportKafka, TransportCloudEvents)
+	}
+	if opts.Settle == 0 {
+		opts.Settle = DefaultSettle
+	}
+	opts.Kafka = opts.Kafka.withDefaults()
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -233,7 +264,24 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 	}
 	base := strings.TrimSuffix(u.String(), "/")
-	r := &runner{opts: opts, client: opts.Client, predURL: base + "/api/v1/predictions", labURL: base + "/api/v1/labels"}
+	r := &runner{
+		opts: opts, client: opts.Client, predURL: base + "/api/v1/predictions", labURL: base + "/api/v1/labels",
+		ceURL: base + "/api/v1/cloudevents", metricsURL: base + "/metrics", models: map[string]struct{}{},
+	}
+	for _, name := range opts.Spec.ModelNames() {
+		r.models[name] = struct{}{}
+	}
+	if r.async() {
+		if opts.Transport == TransportKafka {
+			if r.kafka, err = newKafka(opts.Kafka); err != nil {
+				return nil, err
+			}
+			defer r.kafka.Close()
+		}
+		if r.before, err = r.readCounts(ctx); err != nil {
+			return nil, fmt.Errorf("over %s vigil's counters tell what it accepted: %w", opts.Transport, err)
+		}
+	}
 	if opts.Count > 0 {
 		r.batches = (opts.Count + int64(opts.BatchSize) - 1) / int64(opts.BatchSize)
 	}
@@ -246,10 +294,21 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		wg.Go(func() { r.worker(ctx) })
 	}
 	wg.Wait()
-	secs := opts.Now().Sub(r.start).Seconds()
+	end := opts.Now()
+	var settle float64
+	if r.async() {
+		sent := end
+		end = r.settle(ctx)
+		settle = max(0, end.Sub(sent).Seconds())
+	}
+	secs := end.Sub(r.start).Seconds()
+	target := base
+	if opts.Transport == TransportKafka {
+		target = strings.Join(opts.Kafka.Brokers, ",")
+	}
 	return &Report{
-		Target: base, Model: opts.Spec.Model, BatchSize: opts.BatchSize, Concurrency: opts.Concurrency, Rate: opts.Rate,
-		Seconds: secs, Predictions: r.pred.stats(secs), Labels: r.lab.stats(secs), Interrupted: ctx.Err() != nil,
+		Target: target, Transport: opts.Transport, Model: opts.Spec.Model, BatchSize: opts.BatchSize, Concurrency: opts.Concurrency, Rate: opts.Rate,
+		Seconds: secs, SettleSeconds: settle, Predictions: r.pred.stats(secs), Labels: r.lab.stats(secs), Interrupted: ctx.Err() != nil,
 	}, nil
 }
 
@@ -275,8 +334,16 @@ func (r *runner) due(k int64) time.Time {
 	return r.start.Add(time.Duration(float64(k) * float64(r.opts.BatchSize) / r.opts.Rate * float64(time.Second)))
 }
 
+// worker is one sending goroutine's own state.
+type worker struct {
+	g    *generator
+	recs []kgo.Record // the records of a Kafka batch
+	ptrs []*kgo.Record
+}
+
 func (r *runner) worker(ctx context.Context) {
-	g := newGenerator(r.opts.Spec, r.opts.RunID, r.opts.Seed)
+	w := &worker{g: newGenerator(r.opts.Spec, r.opts.RunID, r.opts.Seed)}
+	g := w.g
 	var predLat, labLat []time.Duration
 	defer func() {
 		r.pred.addLatency(predLat)
@@ -305,7 +372,18 @@ func (r *runner) worker(ctx context.Context) {
 		drifted := r.opts.Spec.DriftShift != 0 && now.Sub(r.start) >= r.opts.Spec.DriftAfter
 		first := k * int64(r.opts.BatchSize)
 		body := g.predictions(k, first, n, drifted)
-		accepted, lat := r.send(ctx, &r.pred, r.predURL, body, n)
+		var (
+			accepted int64
+			lat      time.Duration
+		)
+		switch r.opts.Transport {
+		case TransportKafka:
+			accepted, lat = r.produce(ctx, &r.pred, w, r.opts.Kafka.Topic, body)
+		case TransportCloudEvents:
+			accepted, lat = r.send(ctx, &r.pred, r.ceURL, contentTypeCloudEvents, g.cloudEvents(k), n)
+		default:
+			accepted, lat = r.send(ctx, &r.pred, r.predURL, contentTypeNDJSON, body, n)
+		}
 		if lat > 0 {
 			predLat = append(predLat, lat)
 		}
@@ -316,15 +394,30 @@ func (r *runner) worker(ctx context.Context) {
 		if ln == 0 {
 			continue
 		}
-		if _, lat := r.send(ctx, &r.lab, r.labURL, lb, ln); lat > 0 {
+		if r.opts.Transport == TransportKafka {
+			_, lat = r.produce(ctx, &r.lab, w, r.opts.Kafka.LabelTopic, lb)
+		} else {
+			_, lat = r.send(ctx, &r.lab, r.labURL, contentTypeNDJSON, lb, ln)
+		}
+		if lat > 0 {
 			labLat = append(labLat, lat)
 		}
 	}
 }
 
+// The media types of the bodies Run posts.
+const (
+	contentTypeNDJSON      = "application/x-ndjson"
+	contentTypeCloudEvents = "application/cloudevents-batch+json"
+)
+
 // send posts one batch of n events, retrying after each 429, and tallies the answer. It
-// returns the number accepted and the request's latency (0 when it got no answer).
-func (r *runner) send(ctx context.Context, t *kindTally, target string, body []byte, n int) (int64, time.Duration) {
+// returns the number accepted and the request's latency (0 when it got no answer). A
+// CloudEvents batch answered 202 was queued, all of it: its events count as accepted
+// until settle reads what vigil made of them. One answered 429 may have been queued in
+// part, so it is not sent again: settle finds what was.
+func (r *runner) send(ctx context.Context, t *kindTally, target, contentType string, body []byte, n int) (int64, time.Duration) {
+	ce := contentType == contentTypeCloudEvents
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 		if err != nil {
@@ -333,7 +426,7 @@ func (r *runner) send(ctx context.Context, t *kindTally, target string, body []b
 			t.addError(err.Error())
 			return 0, 0
 		}
-		req.Header.Set("Content-Type", "application/x-ndjson")
+		req.Header.Set("Content-Type", contentType)
 		if r.opts.BearerToken != "" {
 			req.Header.Set("Authorization", "Bearer "+r.opts.BearerToken)
 		}
@@ -350,7 +443,7 @@ func (r *runner) send(ctx context.Context, t *kindTally, target string, body []b
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		lat := r.opts.Now().Sub(start)
-		if resp.StatusCode == http.StatusTooManyRequests {
+		if resp.StatusCode == http.StatusTooManyRequests && !ce {
 			t.throttled.Add(1)
 			if err := r.opts.Sleep(ctx, retryAfter(resp.Header.Get("Retry-After"))); err != nil {
 				t.sent.Add(int64(n))
@@ -361,6 +454,18 @@ func (r *runner) send(ctx context.Context, t *kindTally, target string, body []b
 		}
 		t.requests.Add(1)
 		t.sent.Add(int64(n))
+		if ce {
+			if resp.StatusCode == http.StatusAccepted {
+				t.accepted.Add(int64(n))
+				return int64(n), lat
+			}
+			if resp.StatusCode == http.StatusTooManyRequests {
+				t.throttled.Add(1)
+			}
+			t.failed.Add(int64(n))
+			t.addError(fmt.Sprintf("%s: %s", resp.Status, answerMessage(raw)))
+			return 0, lat
+		}
 		a, err := parseAnswer(resp.StatusCode, raw, n)
 		if err != nil {
 			// No usable per-record answer: the whole batch failed.
@@ -390,14 +495,7 @@ func parseAnswer(status int, raw []byte, n int) (answer, error) {
 	err := json.Unmarshal(raw, &a)
 	switch {
 	case status != http.StatusAccepted && status != http.StatusBadRequest, err != nil, a.Accepted == nil:
-		msg := strings.TrimSpace(a.Error)
-		if msg == "" {
-			msg = strings.TrimSpace(string(raw))
-			if len(msg) > 200 {
-				msg = msg[:200] + "..."
-			}
-		}
-		return answer{}, errors.New(msg)
+		return answer{}, errors.New(answerMessage(raw))
 	case *a.Accepted < 0 || a.Rejected < 0 || *a.Accepted+a.Rejected != int64(n):
 		return answer{}, fmt.Errorf("the answer counts %d accepted and %d rejected for a batch of %d", *a.Accepted, a.Rejected, n)
 	}
@@ -406,6 +504,19 @@ func parseAnswer(status int, raw []byte, n int) (answer, error) {
 		out.errors = append(out.errors, e.Error)
 	}
 	return out, nil
+}
+
+// answerMessage is the error vigil's answer gives, or the start of the answer.
+func answerMessage(raw []byte) string {
+	var a ingestAnswer
+	if json.Unmarshal(raw, &a) == nil && strings.TrimSpace(a.Error) != "" {
+		return strings.TrimSpace(a.Error)
+	}
+	msg := strings.TrimSpace(string(raw))
+	if len(msg) > 200 {
+		msg = msg[:200] + "..."
+	}
+	return msg
 }
 
 // retryAfter reads a Retry-After in seconds; missing or unreadable waits one second.

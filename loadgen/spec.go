@@ -156,10 +156,26 @@ type generator struct {
 	catVals [][]byte // `"v0"` ...
 	head    [][]byte // per model: `{"model":"M","version":"v1","id":"`
 	labHead [][]byte // per model: `{"model":"M","id":"`
+	ceHead  [][]byte // per model: `,"source":"vigil-loadgen","inferenceservicename":"M","datacontenttype":"application/json"`
 	buf     []byte
 	labels  []byte
 	truth   []float64 // the label of each event of the last batch
+	// events are the last batch's events within buf, for the transports that send them
+	// other than as one NDJSON body.
+	events []eventSpan
+	ce     []byte
 }
+
+// eventSpan locates one event of a batch in generator.buf.
+type eventSpan struct {
+	line, id, features span    // the whole line without its newline, the id's text, the features' object
+	output             float64 // the score of a binary model, the prediction of a regression
+}
+
+// span is buf[start:end].
+type span struct{ start, end int }
+
+func (s span) of(b []byte) []byte { return b[s.start:s.end] }
 
 func newGenerator(s Spec, runID string, seed uint64) *generator {
 	g := &generator{spec: s, runID: runID, seed: seed}
@@ -176,6 +192,7 @@ func newGenerator(s Spec, runID string, seed uint64) *generator {
 		model := strconv.Quote(name)
 		g.head = append(g.head, []byte(`{"model":`+model+`,"version":"v1","id":"`))
 		g.labHead = append(g.labHead, []byte(`{"model":`+model+`,"id":"`))
+		g.ceHead = append(g.ceHead, []byte(`,"source":"vigil-loadgen","inferenceservicename":`+model+`,"datacontenttype":"application/json"`))
 	}
 	return g
 }
@@ -193,11 +210,18 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 	catShare := min(math.Abs(shift), 1)
 	g.buf = g.buf[:0]
 	g.truth = g.truth[:0]
+	g.events = g.events[:0]
 	head := g.head[k%int64(len(g.head))]
 	for i := range n {
+		var ev eventSpan
+		ev.line.start = len(g.buf)
 		g.buf = append(g.buf, head...)
+		ev.id.start = len(g.buf)
 		g.buf = g.appendID(g.buf, first+int64(i))
-		g.buf = append(g.buf, `","features":{`...)
+		ev.id.end = len(g.buf)
+		g.buf = append(g.buf, `","features":`...)
+		ev.features.start = len(g.buf)
+		g.buf = append(g.buf, '{')
 		// The model's signal is the first two numeric features.
 		var seen, truth float64
 		for j, key := range g.numKeys {
@@ -224,6 +248,7 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 			g.buf = append(g.buf, g.catVals[v]...)
 		}
 		g.buf = append(g.buf, '}')
+		ev.features.end = len(g.buf)
 		if g.spec.Task == BinaryClassification {
 			score := sigmoid(seen + 0.5*r.NormFloat64())
 			y := 0.0
@@ -239,14 +264,56 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 			g.buf = append(g.buf, `,"score":`...)
 			g.buf = appendFixed(g.buf, score, 6)
 			g.truth = append(g.truth, y)
+			ev.output = score
 		} else {
 			g.buf = append(g.buf, `,"prediction":`...)
 			g.buf = appendFixed(g.buf, seen, 4)
 			g.truth = append(g.truth, truth+0.1*r.NormFloat64())
+			ev.output = seen
 		}
-		g.buf = append(g.buf, "}\n"...)
+		g.buf = append(g.buf, '}')
+		ev.line.end = len(g.buf)
+		g.buf = append(g.buf, '\n')
+		g.events = append(g.events, ev)
 	}
 	return g.buf
+}
+
+// cloudEvents writes the last predictions batch (batch k) as the KServe payload logger
+// would send it, in CloudEvents batched mode: per prediction an inference request of one
+// instance (its features) and the response (the binary model's class probabilities or
+// the regression's value), both with the prediction's id as ce-id. vigil pairs them into
+// the same predictions the NDJSON body holds, so labels find them by the same ids.
+func (g *generator) cloudEvents(k int64) []byte {
+	head := g.ceHead[k%int64(len(g.ceHead))]
+	g.ce = append(g.ce[:0], '[')
+	for i, ev := range g.events {
+		if i > 0 {
+			g.ce = append(g.ce, ',')
+		}
+		g.ce = append(g.ce, `{"specversion":"1.0","type":"org.kubeflow.serving.inference.request","id":"`...)
+		g.ce = append(g.ce, ev.id.of(g.buf)...)
+		g.ce = append(g.ce, '"')
+		g.ce = append(g.ce, head...)
+		g.ce = append(g.ce, `,"data":{"instances":[`...)
+		g.ce = append(g.ce, ev.features.of(g.buf)...)
+		g.ce = append(g.ce, `]}},{"specversion":"1.0","type":"org.kubeflow.serving.inference.response","id":"`...)
+		g.ce = append(g.ce, ev.id.of(g.buf)...)
+		g.ce = append(g.ce, '"')
+		g.ce = append(g.ce, head...)
+		g.ce = append(g.ce, `,"data":{"predictions":[`...)
+		if g.spec.Task == BinaryClassification {
+			g.ce = append(g.ce, '[')
+			g.ce = appendFixed(g.ce, 1-ev.output, 6)
+			g.ce = append(g.ce, ',')
+			g.ce = appendFixed(g.ce, ev.output, 6)
+			g.ce = append(g.ce, ']')
+		} else {
+			g.ce = appendFixed(g.ce, ev.output, 4)
+		}
+		g.ce = append(g.ce, "]}}"...)
+	}
+	return append(g.ce, ']')
 }
 
 // labelBatch writes the labels of the last predictions batch (ids first...) as NDJSON,

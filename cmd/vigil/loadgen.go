@@ -23,6 +23,11 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vigil loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	target := fs.String("url", "http://localhost"+monitor.DefaultListenAddress, "vigil's URL; an address that is not loopback is used only when given here explicitly")
+	transport := fs.String("transport", loadgen.TransportHTTP, "how to send the load: http (NDJSON), kafka, or cloudevents (KServe payload-logger events, labels over HTTP)")
+	kafkaBrokers := fs.String("kafka-brokers", "", "with --transport kafka: the seed brokers, comma-separated")
+	kafkaTopic := fs.String("kafka-topic", "vigil-predictions", "with --transport kafka: the topic of the predictions")
+	kafkaLabelTopic := fs.String("kafka-label-topic", "vigil-labels", "with --transport kafka: the topic of the labels")
+	settle := fs.Duration("settle", loadgen.DefaultSettle, "with --transport kafka or cloudevents: how long to wait after the last send for vigil to count every event")
 	model := fs.String("model", "loadgen", "model name")
 	models := fs.Int("models", 1, "number of models: with more than one they are named MODEL-000, MODEL-001, ... and batches go to each in turn")
 	task := fs.String("task", loadgen.BinaryClassification, "binary_classification or regression")
@@ -56,8 +61,25 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vigil loadgen: %v\n", err)
 		return 2
 	}
+	opts := loadgen.Options{
+		URL: *target, AllowNonLoopback: explicitURL, Spec: spec, BatchSize: *batch, Concurrency: *concurrency,
+		Rate: *rate, Count: *count, Duration: *duration, LabelRatio: *labels, Seed: *seed,
+		Transport: *transport, Settle: *settle,
+		Kafka: loadgen.Kafka{Brokers: splitList(*kafkaBrokers), Topic: *kafkaTopic, LabelTopic: *kafkaLabelTopic},
+	}
+	switch *transport {
+	case loadgen.TransportHTTP, loadgen.TransportCloudEvents:
+	case loadgen.TransportKafka:
+		if len(opts.Kafka.Brokers) == 0 {
+			fmt.Fprintln(stderr, "vigil loadgen: --transport kafka needs --kafka-brokers")
+			return 2
+		}
+	default:
+		fmt.Fprintf(stderr, "vigil loadgen: --transport %q: want http, kafka or cloudevents\n", *transport)
+		return 2
+	}
 	if *printConfig {
-		fmt.Fprint(stdout, spec.Config())
+		fmt.Fprint(stdout, spec.Config()+opts.SourceConfig())
 		return 0
 	}
 	if *output != "text" && *output != "json" {
@@ -65,11 +87,7 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *count <= 0 && *duration <= 0 {
-		*duration = 10 * time.Second
-	}
-	opts := loadgen.Options{
-		URL: *target, AllowNonLoopback: explicitURL, Spec: spec, BatchSize: *batch, Concurrency: *concurrency,
-		Rate: *rate, Count: *count, Duration: *duration, LabelRatio: *labels, Seed: *seed,
+		opts.Duration = 10 * time.Second
 	}
 	if *tokenFile != "" {
 		b, err := os.ReadFile(*tokenFile)
@@ -109,4 +127,15 @@ func loadgenCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for item := range strings.SplitSeq(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }

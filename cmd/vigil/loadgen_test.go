@@ -7,9 +7,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/vigilml/vigil/monitor"
 )
@@ -53,6 +56,42 @@ func TestLoadgen(t *testing.T) {
 	require.Contains(t, out.String(), "NOT OK")
 }
 
+// TestLoadgenKafka: --print-config with --transport kafka declares the topics, and a vigil
+// started with that config consumes every event `vigil loadgen --transport kafka` produces
+// to franz-go's in-process Kafka.
+func TestLoadgenKafka(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "preds", "labs"))
+	require.NoError(t, err)
+	defer cluster.Close()
+	flags := []string{"--model", "lgk", "--features", "6", "--categorical", "2", "--transport", "kafka",
+		"--kafka-brokers", strings.Join(cluster.ListenAddrs(), ","), "--kafka-topic", "preds", "--kafka-label-topic", "labs"}
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run(append([]string{"loadgen", "--print-config"}, flags...), &out, &errb), errb.String())
+	require.Contains(t, out.String(), `topics: ["preds"], label_topics: ["labs"]`)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lg.yaml")
+	cfg := strings.Replace(out.String(), "evaluation_interval: 10s", "evaluation_interval: 1h, storage_path: "+filepath.Join(dir, "data"), 1)
+	require.NoError(t, os.WriteFile(path, []byte(cfg), 0o600))
+
+	m, err := monitor.New(monitor.Options{ConfigFile: path, ListenAddress: "127.0.0.1:0", Registry: prometheus.NewRegistry(),
+		KafkaOpts: []kgo.Opt{kgo.FetchMaxWait(50 * time.Millisecond)}})
+	require.NoError(t, err)
+	require.NoError(t, m.Start())
+	defer func() { require.NoError(t, m.Stop(t.Context())) }()
+
+	out.Reset()
+	code := run(append([]string{"loadgen", "--url", "http://" + m.Addr().String(), "--count", "2000", "--batch-size", "250"}, flags...), &out, &errb)
+	require.Equal(t, 0, code, errb.String()+out.String())
+	require.Contains(t, out.String(), "over kafka, model lgk")
+	require.Contains(t, out.String(), "predictions  sent 2000, accepted 2000")
+	require.Contains(t, out.String(), "labels       sent 2000, accepted 2000")
+	m.Evaluate(time.Now())
+	s, ok := m.Stats("lgk")
+	require.True(t, ok)
+	require.Equal(t, uint64(2000), s.Events.Predictions)
+	require.Equal(t, uint64(2000), s.Events.Labels)
+}
+
 func TestLoadgenFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -64,6 +103,8 @@ func TestLoadgenFlags(t *testing.T) {
 		{"output", []string{"--output", "xml"}, "--output is text or json"},
 		{"labels share", []string{"--labels", "2", "--count", "1"}, "label ratio 2"},
 		{"not http", []string{"--url", "localhost:9780"}, "want http://host:port"},
+		{"transport", []string{"--transport", "grpc"}, `--transport "grpc": want http, kafka or cloudevents`},
+		{"kafka without brokers", []string{"--transport", "kafka", "--print-config"}, "--transport kafka needs --kafka-brokers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
