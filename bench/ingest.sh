@@ -7,6 +7,9 @@
 #
 # Defaults: 2,000,000 predictions of 20 features (2 categorical) in batches of 1,000,
 # 2 requests in flight, no labels. The first 100,000 fill the reference and are not timed.
+# TRANSPORT=cloudevents sends the timed part as KServe payload-logger CloudEvents;
+# TRANSPORT=kafka KAFKA_BROKERS=host:port produces it to Kafka (bench/kfake runs an
+# in-process Kafka for that).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,9 +19,13 @@ shift $(($# > 2 ? 2 : $#))
 work=$(mktemp -d /tmp/vigil-ingest.XXXXXX)
 port=${PORT:-19780}
 flags=(--model lg --features 20 --categorical 2 --window-size "${WINDOW:-100000}" --window-mode "${MODE:-exact}")
+transport=(--transport "${TRANSPORT:-http}")
+if [ -n "${KAFKA_BROKERS:-}" ]; then
+	transport+=(--kafka-brokers "$KAFKA_BROKERS")
+fi
 
 go build -o "$work/vigil" ./cmd/vigil
-"$work/vigil" loadgen "${flags[@]}" --print-config |
+"$work/vigil" loadgen "${flags[@]}" "${transport[@]}" --print-config |
 	sed "s#evaluation_interval: 10s#evaluation_interval: ${EVAL:-10s}, storage_path: $work/data#" >"$work/lg.yaml"
 "$work/vigil" run --config.file "$work/lg.yaml" --web.listen-address "127.0.0.1:$port" 2>"$work/vigil.log" &
 pid=$!
@@ -36,7 +43,7 @@ tck=$(getconf CLK_TCK)
 "$work/vigil" loadgen "${flags[@]}" --url "http://127.0.0.1:$port" --count 100000 --labels 0 --seed 99 >/dev/null
 rss0=$(rss)
 cpu0=$(cpu)
-"$work/vigil" loadgen "${flags[@]}" --url "http://127.0.0.1:$port" --count "$count" --batch-size 1000 \
+"$work/vigil" loadgen "${flags[@]}" "${transport[@]}" --url "http://127.0.0.1:$port" --count "$count" --batch-size 1000 \
 	--concurrency "$concurrency" --labels 0 --output json "$@" >"$work/report.json" || true
 cpu1=$(cpu)
 rss1=$(rss)
