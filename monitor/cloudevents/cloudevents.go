@@ -89,6 +89,9 @@ type Handler struct {
 	seq     uint64
 	preds   bytes.Buffer
 	labels  bytes.Buffer
+	// gathered counts the records in preds and labels, so the worker knows when a batch
+	// is full without scanning them.
+	gathered int
 }
 
 type pendingPair struct {
@@ -281,7 +284,7 @@ func (h *Handler) Run(ctx context.Context) error {
 		select {
 		case e := <-h.queue:
 			h.process(&e)
-			if len(h.queue) == 0 || h.batched() >= maxBatchRecords {
+			if len(h.queue) == 0 || h.gathered >= maxBatchRecords {
 				h.flush(flushCtx)
 			}
 		case <-ticker.C:
@@ -301,10 +304,6 @@ func (h *Handler) Run(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-func (h *Handler) batched() int {
-	return bytes.Count(h.preds.Bytes(), []byte{'\n'}) + bytes.Count(h.labels.Bytes(), []byte{'\n'})
 }
 
 // pairKey is what joins a request with its response: ce-id for KServe (the logger sends
@@ -483,7 +482,9 @@ func (h *Handler) emit(key string, req, resp *Event) {
 		setOutput(&r, o, info, m)
 		if err := enc.Encode(r); err != nil {
 			h.logger.Warn("encode CloudEvent record", "err", err)
+			continue
 		}
+		h.gathered++
 	}
 	h.metrics.records.WithLabelValues("prediction").Add(float64(len(outs)))
 }
@@ -538,7 +539,11 @@ func (h *Handler) feedback(e *Event, key string) {
 	}
 	enc := json.NewEncoder(&h.labels)
 	for i, y := range truth {
-		_ = enc.Encode(labelRecord{Model: m.Model, ID: rowID(key, i, len(truth)), Label: y})
+		if err := enc.Encode(labelRecord{Model: m.Model, ID: rowID(key, i, len(truth)), Label: y}); err != nil {
+			h.logger.Warn("encode CloudEvent label", "err", err)
+			continue
+		}
+		h.gathered++
 	}
 	h.metrics.records.WithLabelValues("label").Add(float64(len(truth)))
 }
@@ -558,4 +563,5 @@ func (h *Handler) flush(ctx context.Context) {
 		}
 		b.buf.Reset()
 	}
+	h.gathered = 0
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/textproto"
@@ -323,6 +324,49 @@ func TestRefusals(t *testing.T) {
 	require.Equal(t, 1.0, testutil.ToFloat64(hs.h.metrics.refused.WithLabelValues("unknown_type")))
 	preds, _ := sink.got()
 	require.Empty(t, preds)
+}
+
+func TestIngestsInBatchesOfMaxRecords(t *testing.T) {
+	// A backlog is ingested maxBatchRecords at a time, not in one body and not per event.
+	var mu sync.Mutex
+	var sizes []int
+	sink := func(_ context.Context, _ bool, body []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, bytes.Count(body, []byte{'\n'}))
+		return nil
+	}
+	cfg := defaultConfig()
+	cfg.QueueSize = 4000
+	cfg.MaxPending = 4000
+	h := New(Options{Config: cfg, Sink: sink, Registerer: prometheus.NewRegistry(),
+		Model: func(name string) (ModelInfo, bool) { mi, ok := testModels[name]; return mi, ok }})
+	ctx := context.Background()
+	const pairs = 1300 // two instances each: 2,600 records
+	for i := range pairs {
+		for _, f := range []string{"kserve-v1-request.txt", "kserve-v1-response.txt"} {
+			hdr, body := loadSample(t, f)
+			hdr.Set("Ce-Id", fmt.Sprintf("req-%d", i))
+			evs, err := ParseHTTP(hdr, body)
+			require.NoError(t, err)
+			require.NoError(t, h.Submit(ctx, evs[0]))
+		}
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = h.Run(runCtx); close(done) }()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, s := range sizes {
+			n += s
+		}
+		return n == 2*pairs
+	}, 10*time.Second, 5*time.Millisecond)
+	cancel()
+	<-done
+	require.Equal(t, []int{maxBatchRecords, maxBatchRecords, 2*pairs - 2*maxBatchRecords}, sizes)
 }
 
 func TestShutdownDrainsQueue(t *testing.T) {
