@@ -16,7 +16,6 @@
 package cloudevents
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -87,8 +86,8 @@ type Handler struct {
 	pending map[string]*pendingPair
 	order   []orderEntry
 	seq     uint64
-	preds   bytes.Buffer
-	labels  bytes.Buffer
+	preds   []byte // NDJSON records gathered for the next ingest
+	labels  []byte
 	// gathered counts the records in preds and labels, so the worker knows when a batch
 	// is full without scanning them.
 	gathered int
@@ -404,25 +403,6 @@ func (h *Handler) lone(key string, p *pendingPair, reason string) {
 	h.metrics.expired.WithLabelValues("request", reason).Inc()
 }
 
-// record is one prediction in vigil's event format.
-type record struct {
-	Model      string             `json:"model"`
-	Version    string             `json:"version,omitempty"`
-	Role       string             `json:"role,omitempty"`
-	ID         string             `json:"id"`
-	Timestamp  string             `json:"timestamp,omitempty"`
-	Features   map[string]any     `json:"features,omitempty"`
-	Prediction any                `json:"prediction,omitempty"`
-	Score      *float64           `json:"score,omitempty"`
-	Scores     map[string]float64 `json:"scores,omitempty"`
-}
-
-type labelRecord struct {
-	Model string `json:"model"`
-	ID    string `json:"id"`
-	Label any    `json:"label"`
-}
-
 // rowID is the id of instance i of n: the pairing key for a single instance, else
 // "<key>/<i>", so labels can name each instance of a batch.
 func rowID(key string, i, n int) string {
@@ -467,25 +447,19 @@ func (h *Handler) emit(key string, req, resp *Event) {
 	if req != nil && !req.Time.IsZero() {
 		ts = req.Time
 	}
-	enc := json.NewEncoder(&h.preds)
+	stamp := ""
+	if !ts.IsZero() {
+		stamp = ts.UTC().Format(time.RFC3339Nano)
+	}
 	for i, o := range outs {
-		r := record{Model: m.Model, Version: version, Role: role, ID: rowID(key, i, len(outs))}
-		if !ts.IsZero() {
-			r.Timestamp = ts.UTC().Format(time.RFC3339Nano)
-		}
+		r := record{Model: m.Model, Version: version, Role: role, ID: rowID(key, i, len(outs)), Timestamp: stamp}
 		if rows != nil {
-			r.Features = make(map[string]any, len(rows[i]))
-			for _, f := range rows[i] {
-				r.Features[f.name] = f.value
-			}
+			r.Features = rows[i]
 		}
 		setOutput(&r, o, info, m)
-		if err := enc.Encode(r); err != nil {
-			h.logger.Warn("encode CloudEvent record", "err", err)
-			continue
-		}
-		h.gathered++
+		h.preds = r.appendJSON(h.preds)
 	}
+	h.gathered += len(outs)
 	h.metrics.records.WithLabelValues("prediction").Add(float64(len(outs)))
 }
 
@@ -510,12 +484,12 @@ func setOutput(r *record, o output, info ModelInfo, m *Mapping) {
 			}
 		}
 		if s := o.scores[j]; s >= 0 && s <= 1 {
-			r.Score = &s
+			r.Score, r.HasScore = s, true
 		}
 	case "multiclass_classification":
-		r.Scores = make(map[string]float64, len(o.scores))
+		r.Scores = make([]classScore, len(o.scores))
 		for k, p := range o.scores {
-			r.Scores[class(k)] = p
+			r.Scores[k] = classScore{class(k), p}
 		}
 	default: // regression: a one-element list is the value
 		if len(o.scores) == 1 && r.Prediction == nil && !math.IsNaN(o.scores[0]) {
@@ -537,31 +511,27 @@ func (h *Handler) feedback(e *Event, key string) {
 		h.logger.Warn("feedback payload not understood", "model", m.Model, "id", key, "err", err)
 		return
 	}
-	enc := json.NewEncoder(&h.labels)
 	for i, y := range truth {
-		if err := enc.Encode(labelRecord{Model: m.Model, ID: rowID(key, i, len(truth)), Label: y}); err != nil {
-			h.logger.Warn("encode CloudEvent label", "err", err)
-			continue
-		}
-		h.gathered++
+		h.labels = appendLabel(h.labels, m.Model, rowID(key, i, len(truth)), y)
 	}
+	h.gathered += len(truth)
 	h.metrics.records.WithLabelValues("label").Add(float64(len(truth)))
 }
 
 // flush ingests the gathered records: predictions first, so labels find them.
 func (h *Handler) flush(ctx context.Context) {
 	for _, b := range []struct {
-		buf    *bytes.Buffer
+		buf    *[]byte
 		labels bool
 	}{{&h.preds, false}, {&h.labels, true}} {
-		if b.buf.Len() == 0 {
+		if len(*b.buf) == 0 {
 			continue
 		}
-		if err := h.opts.Sink(ctx, b.labels, b.buf.Bytes()); err != nil {
+		if err := h.opts.Sink(ctx, b.labels, *b.buf); err != nil {
 			h.metrics.failures.Inc()
 			h.logger.Warn("ingest of CloudEvent records refused", "err", err)
 		}
-		b.buf.Reset()
+		*b.buf = (*b.buf)[:0]
 	}
 	h.gathered = 0
 }

@@ -66,6 +66,14 @@ func parseBody(data []byte) (*body, error) {
 
 // requestRows reads the instances' features of an inference request.
 func requestRows(data []byte, m *Mapping) ([][]feature, error) {
+	if rows, ok := v1Instances(data, m); ok {
+		return rows, nil
+	}
+	return requestRowsGeneral(data, m)
+}
+
+// requestRowsGeneral is requestRows for every protocol, through encoding/json.
+func requestRowsGeneral(data []byte, m *Mapping) ([][]feature, error) {
 	b, err := parseBody(data)
 	if err != nil {
 		return nil, err
@@ -91,6 +99,14 @@ func requestRows(data []byte, m *Mapping) ([][]feature, error) {
 
 // responseOutputs reads the model's answers from an inference response.
 func responseOutputs(data []byte, m *Mapping) ([]output, error) {
+	if out, ok := v1Predictions(data); ok {
+		return out, nil
+	}
+	return responseOutputsGeneral(data, m)
+}
+
+// responseOutputsGeneral is responseOutputs for every protocol, through encoding/json.
+func responseOutputsGeneral(data []byte, m *Mapping) ([]output, error) {
 	b, err := parseBody(data)
 	if err != nil {
 		return nil, err
