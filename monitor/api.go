@@ -167,26 +167,42 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 	var records int
 	var decErrs []event.RecordError
 	var err error
-	if kind == kindPrediction {
-		records, decErrs, err = dec.Predictions(body, f, urlModel, func(i int, p *event.Prediction) {
-			if ms := lookup(i, p.Model); ms != nil {
-				if rej := ms.addPrediction(p, now); rej != nil {
-					rejectRecord(i, p.Model, rej)
-					return
-				}
-				accepted++
+	addPrediction := func(i int, p *event.Prediction) {
+		if ms := lookup(i, p.Model); ms != nil {
+			if rej := ms.addPrediction(p, now); rej != nil {
+				rejectRecord(i, p.Model, rej)
+				return
 			}
-		})
-	} else {
-		records, decErrs, err = dec.Labels(body, f, urlModel, func(i int, l *event.Label) {
-			if ms := lookup(i, l.Model); ms != nil {
-				if rej := ms.addLabel(l, now); rej != nil {
-					rejectRecord(i, l.Model, rej)
-					return
-				}
-				accepted++
+			accepted++
+		}
+	}
+	addLabel := func(i int, l *event.Label) {
+		if ms := lookup(i, l.Model); ms != nil {
+			if rej := ms.addLabel(l, now); rej != nil {
+				rejectRecord(i, l.Model, rej)
+				return
 			}
-		})
+			accepted++
+		}
+	}
+	pipelined := f == event.NDJSON && len(body) >= pipelineMinBytes
+	switch {
+	case kind == kindPrediction && pipelined:
+		pl := m.pipes.prediction()
+		pl.run(func(fn func(int, *event.Prediction)) {
+			records, decErrs, err = dec.Predictions(body, f, urlModel, fn)
+		}, copyPrediction, addPrediction)
+		m.pipes.preds.Put(pl)
+	case kind == kindPrediction:
+		records, decErrs, err = dec.Predictions(body, f, urlModel, addPrediction)
+	case pipelined:
+		pl := m.pipes.label()
+		pl.run(func(fn func(int, *event.Label)) {
+			records, decErrs, err = dec.Labels(body, f, urlModel, fn)
+		}, copyLabel, addLabel)
+		m.pipes.labels.Put(pl)
+	default:
+		records, decErrs, err = dec.Labels(body, f, urlModel, addLabel)
 	}
 	m.applyMu.RUnlock()
 	if accepted > 0 && m.durable != nil {

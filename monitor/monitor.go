@@ -82,6 +82,8 @@ type Monitor struct {
 	// applyMu is held shared while ingest applies events and exclusively while a reload
 	// swaps the state, so that no accepted event lands in a model state being replaced.
 	applyMu sync.RWMutex
+	// pipes overlap decoding and applying large bodies (pipeline.go).
+	pipes pipelines
 	state   atomic.Pointer[engineState]
 	stats   atomic.Pointer[map[string]*ModelStats]
 
