@@ -84,8 +84,8 @@ type Monitor struct {
 	applyMu sync.RWMutex
 	// pipes overlap decoding and applying large bodies (pipeline.go).
 	pipes pipelines
-	state   atomic.Pointer[engineState]
-	stats   atomic.Pointer[map[string]*ModelStats]
+	state atomic.Pointer[engineState]
+	stats atomic.Pointer[map[string]*ModelStats]
 
 	evalMu sync.Mutex // serialises evaluations
 	// scratch is the buffers of an evaluation, shared by all models (guarded by evalMu).
