@@ -7,6 +7,7 @@
 #
 # Defaults: 2,000,000 predictions of 20 features (2 categorical) in batches of 1,000,
 # 2 requests in flight, no labels. The first 100,000 fill the reference and are not timed.
+# VIGIL_FLAGS adds flags to `vigil run` (--web.enable-pprof to profile it while it runs).
 # TRANSPORT=cloudevents sends the timed part as KServe payload-logger CloudEvents;
 # TRANSPORT=kafka KAFKA_BROKERS=host:port produces it to Kafka (bench/kfake runs an
 # in-process Kafka for that).
@@ -27,7 +28,7 @@ fi
 go build -o "$work/vigil" ./cmd/vigil
 "$work/vigil" loadgen "${flags[@]}" "${transport[@]}" --print-config |
 	sed "s#evaluation_interval: 10s#evaluation_interval: ${EVAL:-10s}, storage_path: $work/data#" >"$work/lg.yaml"
-"$work/vigil" run --config.file "$work/lg.yaml" --web.listen-address "127.0.0.1:$port" 2>"$work/vigil.log" &
+"$work/vigil" run --config.file "$work/lg.yaml" --web.listen-address "127.0.0.1:$port" ${VIGIL_FLAGS:-} 2>"$work/vigil.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 50); do
