@@ -55,19 +55,10 @@ func ParseHTTP(h http.Header, body []byte) ([]Event, error) {
 		}
 		return []Event{e}, nil
 	case mt == mediaBatch:
-		var raw []json.RawMessage
-		if err := json.Unmarshal(body, &raw); err != nil {
-			return nil, fmt.Errorf("batched mode: the body must be a JSON array of events: %w", err)
+		if evs, ok := parseBatchFast(body); ok {
+			return evs, nil
 		}
-		out := make([]Event, 0, len(raw))
-		for i, r := range raw {
-			e, err := parseStructured(r)
-			if err != nil {
-				return nil, fmt.Errorf("batched mode: event %d: %w", i, err)
-			}
-			out = append(out, e)
-		}
-		return out, nil
+		return parseBatch(body)
 	case h.Get("Ce-Specversion") != "":
 		e, err := parseBinary(h, body)
 		if err != nil {
@@ -76,6 +67,23 @@ func ParseHTTP(h http.Header, body []byte) ([]Event, error) {
 		return []Event{e}, nil
 	}
 	return nil, errors.New("not a CloudEvent: no Ce-Specversion header (binary mode) and Content-Type is not application/cloudevents+json (structured mode)")
+}
+
+// parseBatch reads a batched-mode body through encoding/json: every body, and the errors.
+func parseBatch(body []byte) ([]Event, error) {
+	var raw []json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return nil, fmt.Errorf("batched mode: the body must be a JSON array of events: %w", err)
+	}
+	out := make([]Event, 0, len(raw))
+	for i, r := range raw {
+		e, err := parseStructured(r)
+		if err != nil {
+			return nil, fmt.Errorf("batched mode: event %d: %w", i, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
 }
 
 func parseBinary(h http.Header, body []byte) (Event, error) {
