@@ -163,7 +163,6 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 		return ms
 	}
 
-	m.applyMu.RLock()
 	var records int
 	var decErrs []event.RecordError
 	var err error
@@ -186,25 +185,28 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 		}
 	}
 	pipelined := f == event.NDJSON && len(body) >= pipelineMinBytes
-	switch {
-	case kind == kindPrediction && pipelined:
-		pl := m.pipes.prediction()
-		pl.run(func(fn func(int, *event.Prediction)) {
-			records, decErrs, err = dec.Predictions(body, f, urlModel, fn)
-		}, copyPrediction, addPrediction)
-		m.pipes.preds.Put(pl)
-	case kind == kindPrediction:
-		records, decErrs, err = dec.Predictions(body, f, urlModel, addPrediction)
-	case pipelined:
-		pl := m.pipes.label()
-		pl.run(func(fn func(int, *event.Label)) {
-			records, decErrs, err = dec.Labels(body, f, urlModel, fn)
-		}, copyLabel, addLabel)
-		m.pipes.labels.Put(pl)
-	default:
-		records, decErrs, err = dec.Labels(body, f, urlModel, addLabel)
-	}
-	m.applyMu.RUnlock()
+	m.applyMu.RLock()
+	func() {
+		defer m.applyMu.RUnlock() // a panic must not leave reloads (and then ingest) waiting
+		switch {
+		case kind == kindPrediction && pipelined:
+			pl := m.pipes.prediction()
+			pl.run(func(fn func(int, *event.Prediction)) {
+				records, decErrs, err = dec.Predictions(body, f, urlModel, fn)
+			}, predictionOps, addPrediction)
+			m.pipes.preds.Put(pl)
+		case kind == kindPrediction:
+			records, decErrs, err = dec.Predictions(body, f, urlModel, addPrediction)
+		case pipelined:
+			pl := m.pipes.label()
+			pl.run(func(fn func(int, *event.Label)) {
+				records, decErrs, err = dec.Labels(body, f, urlModel, fn)
+			}, labelOps, addLabel)
+			m.pipes.labels.Put(pl)
+		default:
+			records, decErrs, err = dec.Labels(body, f, urlModel, addLabel)
+		}
+	}()
 	if accepted > 0 && m.durable != nil {
 		if serr := m.syncLog(); serr != nil {
 			return nil, http.StatusServiceUnavailable, storeFailingMessage(serr)

@@ -48,13 +48,20 @@ func newPipeline[T any]() *pipeline[T] {
 	return p
 }
 
+// recordOps copy a record out of the decoder's reused one into a chunk's (whose slices it
+// may reuse), and clear a chunk's record once applied, keeping its slices, so that a
+// pooled pipeline holds no reference to the last body (ids may be borrowed from it).
+type recordOps[T any] struct {
+	copy  func(dst, src *T)
+	clear func(*T)
+}
+
 // run decodes with decode, which calls its fn for each record as the decoder does, and
-// applies each record with apply on a second goroutine. copyRec copies a record out of
-// the decoder's reused one (into a chunk's, whose slices it may reuse). run returns once
-// every record is applied; a panic in apply is raised again here, on the request's
-// goroutine, after the decoder has finished.
-func (p *pipeline[T]) run(decode func(fn func(int, *T)), copyRec func(dst, src *T), apply func(int, *T)) {
-	go p.apply(apply)
+// applies each record with apply on a second goroutine. run returns once every record is
+// applied; a panic in apply is raised again here, on the request's goroutine, after the
+// decoder has finished.
+func (p *pipeline[T]) run(decode func(fn func(int, *T)), ops recordOps[T], apply func(int, *T)) {
+	go p.apply(apply, ops.clear)
 	cur := <-p.free
 	ended := false
 	defer func() {
@@ -65,7 +72,7 @@ func (p *pipeline[T]) run(decode func(fn func(int, *T)), copyRec func(dst, src *
 		}
 	}()
 	decode(func(i int, rec *T) {
-		copyRec(&cur.recs[cur.n], rec)
+		ops.copy(&cur.recs[cur.n], rec)
 		cur.idx[cur.n] = i
 		cur.n++
 		if cur.n == chunkRecords {
@@ -81,11 +88,24 @@ func (p *pipeline[T]) run(decode func(fn func(int, *T)), copyRec func(dst, src *
 	}
 }
 
-func (p *pipeline[T]) apply(apply func(int, *T)) {
+func (p *pipeline[T]) apply(apply func(int, *T), clearRec func(*T)) {
 	var panicked any
-	defer func() { p.done <- panicked }()
-	for c := range p.full {
+	var c *chunk[T] // the chunk being applied
+	finished := false
+	defer func() {
+		if !finished {
+			// apply called runtime.Goexit (t.FailNow in a test): take this chunk and
+			// the remaining ones anyway, so that the decoder is not left waiting.
+			if c != nil {
+				p.recycle(c, clearRec)
+			}
+			p.recycle(nil, clearRec)
+		}
+		p.done <- panicked
+	}()
+	for c = range p.full {
 		if c == nil {
+			finished = true
 			return
 		}
 		if panicked == nil {
@@ -96,9 +116,27 @@ func (p *pipeline[T]) apply(apply func(int, *T)) {
 				}
 			}()
 		}
-		c.n = 0
-		p.free <- c
+		p.recycle(c, clearRec)
 	}
+}
+
+// recycle clears chunk c and returns it to the free list; with c nil, every chunk up to
+// the end of the body.
+func (p *pipeline[T]) recycle(c *chunk[T], clearRec func(*T)) {
+	if c == nil {
+		for c := range p.full {
+			if c == nil {
+				return
+			}
+			p.recycle(c, clearRec)
+		}
+		return
+	}
+	for k := range c.n {
+		clearRec(&c.recs[k])
+	}
+	c.n = 0
+	p.free <- c
 }
 
 // copyPrediction copies src into dst, reusing dst's feature and score slices.
@@ -109,7 +147,20 @@ func copyPrediction(dst, src *event.Prediction) {
 	dst.Scores = append(scores, src.Scores...)
 }
 
+// clearPrediction drops what p refers to but its feature and score slices' capacity.
+func clearPrediction(p *event.Prediction) {
+	feats, scores := p.Features[:0], p.Scores[:0]
+	*p = event.Prediction{Features: feats, Scores: scores}
+}
+
 func copyLabel(dst, src *event.Label) { *dst = *src }
+
+func clearLabel(l *event.Label) { *l = event.Label{} }
+
+var (
+	predictionOps = recordOps[event.Prediction]{copy: copyPrediction, clear: clearPrediction}
+	labelOps      = recordOps[event.Label]{copy: copyLabel, clear: clearLabel}
+)
 
 // pipelines are the monitor's reusable pipelines, one kind per record type.
 type pipelines struct {

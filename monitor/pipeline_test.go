@@ -3,6 +3,7 @@ package monitor
 import (
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 )
 
 // decodeN calls fn n times with one reused record, as event.Decoder does: record i has
-// i+1 features and id "r<i>".
+// i%7+1 features and i%3 class scores, all of value i, and id "r<i>".
 func decodeN(n int) func(fn func(int, *event.Prediction)) {
 	return func(fn func(int, *event.Prediction)) {
 		var p event.Prediction
@@ -22,6 +23,10 @@ func decodeN(n int) func(fn func(int, *event.Prediction)) {
 			for j := range i%7 + 1 {
 				p.Features = append(p.Features, event.Feature{Name: fmt.Sprintf("f%d", j), Value: event.Value{Kind: event.Number, Num: float64(i)}})
 			}
+			p.Scores = p.Scores[:0]
+			for j := range i % 3 {
+				p.Scores = append(p.Scores, event.ClassScore{Class: fmt.Sprintf("k%d", j), P: float64(i)})
+			}
 			fn(i, &p)
 		}
 	}
@@ -30,17 +35,32 @@ func decodeN(n int) func(fn func(int, *event.Prediction)) {
 func TestPipelineAppliesEveryRecordInOrder(t *testing.T) {
 	pl := newPipeline[event.Prediction]()
 	for _, n := range []int{0, 1, chunkRecords - 1, chunkRecords, chunkRecords*pipelineDepth*3 + 5} {
+		// The applier records what it saw; assertions run here, on the test's goroutine.
 		var got []string
-		pl.run(decodeN(n), copyPrediction, func(i int, p *event.Prediction) {
-			require.Len(t, p.Features, i%7+1, "record %d keeps its own features, not the decoder's next ones", i)
+		pl.run(decodeN(n), predictionOps, func(i int, p *event.Prediction) {
+			s := fmt.Sprintf("%d:%s:%d:%d", i, p.ID, len(p.Features), len(p.Scores))
 			for _, f := range p.Features {
-				require.Equal(t, float64(i), f.Value.Num)
+				if f.Value.Num != float64(i) {
+					s += fmt.Sprintf(" feature %s=%v", f.Name, f.Value.Num)
+				}
 			}
-			got = append(got, fmt.Sprintf("%d:%s", i, p.ID))
+			for _, c := range p.Scores {
+				if c.P != float64(i) {
+					s += fmt.Sprintf(" score %s=%v", c.Class, c.P)
+				}
+			}
+			got = append(got, s)
 		})
 		require.Len(t, got, n)
 		for i, g := range got {
-			require.Equal(t, fmt.Sprintf("%d:r%d", i, i), g)
+			require.Equal(t, fmt.Sprintf("%d:r%d:%d:%d", i, i, i%7+1, i%3), g, "record %d keeps its own features and scores, not the decoder's next ones", i)
+		}
+		for range pipelineDepth {
+			c := <-pl.free
+			for k := range c.recs {
+				require.Empty(t, c.recs[k].ID, "an applied record refers to nothing of the body")
+			}
+			pl.free <- c
 		}
 	}
 }
@@ -49,7 +69,7 @@ func TestPipelinePanicsOnTheCallersGoroutine(t *testing.T) {
 	pl := newPipeline[event.Prediction]()
 	applied := 0
 	require.PanicsWithValue(t, "apply failed", func() {
-		pl.run(decodeN(1000), copyPrediction, func(i int, _ *event.Prediction) {
+		pl.run(decodeN(1000), predictionOps, func(i int, _ *event.Prediction) {
 			if i == 100 {
 				panic("apply failed")
 			}
@@ -61,12 +81,14 @@ func TestPipelinePanicsOnTheCallersGoroutine(t *testing.T) {
 		pl.run(func(fn func(int, *event.Prediction)) {
 			decodeN(300)(fn)
 			panic("decode failed")
-		}, copyPrediction, func(int, *event.Prediction) {})
+		}, predictionOps, func(int, *event.Prediction) {})
 	})
+	// An applier that exits (t.FailNow does) leaves the decoder free to finish.
+	pl.run(decodeN(1000), predictionOps, func(int, *event.Prediction) { runtime.Goexit() })
 	// The pipeline is whole again: every chunk back, the applier gone.
 	require.Len(t, pl.free, pipelineDepth)
 	n := 0
-	pl.run(decodeN(500), copyPrediction, func(int, *event.Prediction) { n++ })
+	pl.run(decodeN(500), predictionOps, func(int, *event.Prediction) { n++ })
 	require.Equal(t, 500, n)
 }
 

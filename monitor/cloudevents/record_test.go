@@ -136,6 +136,8 @@ func FuzzV1FastPath(f *testing.F) {
 		`{"predictions": [[1, "x"]], "model_name": "m"}`,
 		`{"in_stances": [1], "instances": [2]}`,
 		"{\"instances\": [{\"\xff\": \"\xfe\"}]}",
+		`{"instances": [{"a": 1, "b": {"c": [1e400]}}]}`,
+		`{"instances": [{"a": 1, "b": {"c": [1e300, {"d": -0}]}}]}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -128,7 +128,7 @@ func v1Instances(data []byte, m *Mapping) ([][]feature, bool) {
 				}
 				name := tok.String()
 				if k := dec.PeekKind(); k == '{' || k == '[' {
-					if dec.SkipValue() != nil { // nested values are not features
+					if !skipNested(dec) { // nested values are not features
 						return nil, false
 					}
 					row = dropName(row, name) // a later nested value replaces an earlier scalar
@@ -177,6 +177,33 @@ func v1Instances(data []byte, m *Mapping) ([][]feature, bool) {
 		rows = [][]feature{}
 	}
 	return rows, true
+}
+
+// skipNested reads past the object or array at dec's position. Unlike SkipValue it
+// converts its numbers, as encoding/json does when it reads the instance into a map,
+// and reports false when one is out of float64's range: the general path refuses
+// such an instance.
+func skipNested(dec *jsontext.Decoder) bool {
+	depth := 0
+	for {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return false
+		}
+		switch tok.Kind() {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '0':
+			if f, err := tok.Float(); err != nil || math.IsInf(f, 0) {
+				return false
+			}
+		}
+		if depth == 0 {
+			return true
+		}
+	}
 }
 
 // dropName removes the features named name from row.
