@@ -380,9 +380,9 @@ func (r *runner) worker(ctx context.Context) {
 		case TransportKafka:
 			accepted, lat = r.produce(ctx, &r.pred, w, r.opts.Kafka.Topic, body)
 		case TransportCloudEvents:
-			accepted, lat = r.send(ctx, &r.pred, r.ceURL, contentTypeCloudEvents, g.cloudEvents(k), n)
+			accepted, lat = r.send(ctx, &r.pred, r.ceURL, contentTypeCloudEvents, g.cloudEvents(k), n, g.ceOff)
 		default:
-			accepted, lat = r.send(ctx, &r.pred, r.predURL, contentTypeNDJSON, body, n)
+			accepted, lat = r.send(ctx, &r.pred, r.predURL, contentTypeNDJSON, body, n, nil)
 		}
 		if lat > 0 {
 			predLat = append(predLat, lat)
@@ -397,7 +397,7 @@ func (r *runner) worker(ctx context.Context) {
 		if r.opts.Transport == TransportKafka {
 			_, lat = r.produce(ctx, &r.lab, w, r.opts.Kafka.LabelTopic, lb)
 		} else {
-			_, lat = r.send(ctx, &r.lab, r.labURL, contentTypeNDJSON, lb, ln)
+			_, lat = r.send(ctx, &r.lab, r.labURL, contentTypeNDJSON, lb, ln, nil)
 		}
 		if lat > 0 {
 			labLat = append(labLat, lat)
@@ -416,7 +416,11 @@ const (
 // CloudEvents batch answered 202 was queued, all of it: its events count as accepted
 // until settle reads what vigil made of them. One answered 429 may have been queued in
 // part, so it is not sent again: settle finds what was.
-func (r *runner) send(ctx context.Context, t *kindTally, target, contentType string, body []byte, n int) (int64, time.Duration) {
+// send posts one batch of n predictions or labels and tallies vigil's answer. A CloudEvents
+// batch (contentType cloudevents) is a JSON array whose event objects begin at offs; a 429
+// that says how many of them vigil queued is answered by sending the rest again after
+// Retry-After.
+func (r *runner) send(ctx context.Context, t *kindTally, target, contentType string, body []byte, n int, offs []int) (int64, time.Duration) {
 	ce := contentType == contentTypeCloudEvents
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -443,6 +447,19 @@ func (r *runner) send(ctx context.Context, t *kindTally, target, contentType str
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		lat := r.opts.Now().Sub(start)
+		if resp.StatusCode == http.StatusTooManyRequests && ce {
+			// Part of the batch is queued: send the rest again (or fail it all below).
+			if tail, tailOffs, ok := refusedTail(raw, body, offs); ok {
+				t.throttled.Add(1)
+				if err := r.opts.Sleep(ctx, retryAfter(resp.Header.Get("Retry-After"))); err != nil {
+					t.sent.Add(int64(n))
+					t.failed.Add(int64(n))
+					return 0, 0
+				}
+				body, offs = tail, tailOffs
+				continue
+			}
+		}
 		if resp.StatusCode == http.StatusTooManyRequests && !ce {
 			t.throttled.Add(1)
 			if err := r.opts.Sleep(ctx, retryAfter(resp.Header.Get("Retry-After"))); err != nil {
@@ -507,6 +524,29 @@ func parseAnswer(status int, raw []byte, n int) (answer, error) {
 }
 
 // answerMessage is the error vigil's answer gives, or the start of the answer.
+// refusedTail reads vigil's 429 to a CloudEvents batch: vigil queues a request's events in
+// order, and its answer says how many it queued and how many it refused. It returns the
+// batch of the refused events and their offsets, or false when the answer does not say
+// (an older vigil) or does not add up to the batch.
+func refusedTail(raw, body []byte, offs []int) ([]byte, []int, bool) {
+	var a struct {
+		Queued  *int `json:"queued"`
+		Refused int  `json:"refused"`
+	}
+	if json.Unmarshal(raw, &a) != nil || a.Queued == nil || a.Refused <= 0 || *a.Queued+a.Refused != len(offs) {
+		return nil, nil, false
+	}
+	start := offs[*a.Queued]
+	tail := make([]byte, 0, len(body)-start+1)
+	tail = append(tail, '[')
+	tail = append(tail, body[start:]...) // the objects from start, and the closing bracket
+	tailOffs := make([]int, a.Refused)
+	for i := range tailOffs {
+		tailOffs[i] = offs[*a.Queued+i] - start + 1
+	}
+	return tail, tailOffs, true
+}
+
 func answerMessage(raw []byte) string {
 	var a ingestAnswer
 	if json.Unmarshal(raw, &a) == nil && strings.TrimSpace(a.Error) != "" {

@@ -164,6 +164,7 @@ type generator struct {
 	// other than as one NDJSON body.
 	events []eventSpan
 	ce     []byte
+	ceOff  []int // where each event object of ce begins, in order
 }
 
 // eventSpan locates one event of a batch in generator.buf.
@@ -287,17 +288,21 @@ func (g *generator) predictions(k, first int64, n int, drifted bool) []byte {
 func (g *generator) cloudEvents(k int64) []byte {
 	head := g.ceHead[k%int64(len(g.ceHead))]
 	g.ce = append(g.ce[:0], '[')
+	g.ceOff = g.ceOff[:0]
 	for i, ev := range g.events {
 		if i > 0 {
 			g.ce = append(g.ce, ',')
 		}
+		g.ceOff = append(g.ceOff, len(g.ce))
 		g.ce = append(g.ce, `{"specversion":"1.0","type":"org.kubeflow.serving.inference.request","id":"`...)
 		g.ce = append(g.ce, ev.id.of(g.buf)...)
 		g.ce = append(g.ce, '"')
 		g.ce = append(g.ce, head...)
 		g.ce = append(g.ce, `,"data":{"instances":[`...)
 		g.ce = append(g.ce, ev.features.of(g.buf)...)
-		g.ce = append(g.ce, `]}},{"specversion":"1.0","type":"org.kubeflow.serving.inference.response","id":"`...)
+		g.ce = append(g.ce, `]}},`...)
+		g.ceOff = append(g.ceOff, len(g.ce))
+		g.ce = append(g.ce, `{"specversion":"1.0","type":"org.kubeflow.serving.inference.response","id":"`...)
 		g.ce = append(g.ce, ev.id.of(g.buf)...)
 		g.ce = append(g.ce, '"')
 		g.ce = append(g.ce, head...)

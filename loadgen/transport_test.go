@@ -25,10 +25,15 @@ type fakeCounters struct {
 	count func(preds, labels int) (accepted, labelsAccepted, rejected int)
 	// noMetrics answers /metrics 404.
 	noMetrics bool
+	// queueOnly, when positive, queues only the first queueOnly events of each batch the
+	// first time it comes and answers 429 with the counts, as vigil with a full queue.
+	queueOnly int
 
 	mu            sync.Mutex
 	preds, labels int
 	ids           map[string]bool
+	half          map[string]string // ids with one event of their pair so far: its type
+	throttled     map[string]bool   // batches (by their first id) answered 429 once
 	scrapes       int
 }
 
@@ -41,32 +46,22 @@ func (f *fakeCounters) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "/api/v1/cloudevents":
 		events, err := cloudevents.ParseHTTP(r.Header, body)
 		require.NoError(f.t, err)
-		require.Zero(f.t, len(events)%2, "a request and a response per prediction")
-		for i := 0; i < len(events); i += 2 {
-			req, resp := events[i], events[i+1]
-			require.Equal(f.t, cloudevents.TypeKServeRequest, req.Type)
-			require.Equal(f.t, cloudevents.TypeKServeResponse, resp.Type)
-			require.Equal(f.t, req.ID, resp.ID, "KServe pairs by ce-id")
-			require.Equal(f.t, "lg", req.Extension("inferenceservicename"))
-			var in struct {
-				Instances []map[string]any `json:"instances"`
+		queued := len(events)
+		if f.queueOnly > 0 && queued > f.queueOnly && !f.throttled[events[0].ID] {
+			if f.throttled == nil {
+				f.throttled = map[string]bool{}
 			}
-			require.NoError(f.t, json.Unmarshal(req.Data, &in))
-			require.Len(f.t, in.Instances, 1)
-			require.Len(f.t, in.Instances[0], testSpec().Features)
-			var out struct {
-				Predictions [][]float64 `json:"predictions"`
-			}
-			require.NoError(f.t, json.Unmarshal(resp.Data, &out), string(resp.Data))
-			require.Len(f.t, out.Predictions, 1)
-			require.Len(f.t, out.Predictions[0], 2, "class probabilities")
-			require.InDelta(f.t, 1, out.Predictions[0][0]+out.Predictions[0][1], 1e-9)
-			if f.ids == nil {
-				f.ids = map[string]bool{}
-			}
-			require.False(f.t, f.ids[req.ID], "ids are unique")
-			f.ids[req.ID] = true
-			f.preds++
+			f.throttled[events[0].ID] = true
+			queued = f.queueOnly
+		}
+		for _, e := range events[:queued] {
+			f.take(e)
+		}
+		if queued < len(events) {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprintf(w, `{"error":"cloudevents queue is full","queued":%d,"refused":%d}`, queued, len(events)-queued)
+			return
 		}
 		w.WriteHeader(http.StatusAccepted)
 	case "/api/v1/labels":
@@ -94,6 +89,70 @@ vigil_events_rejected_total{model="other",reason="invalid"} 999
 	default:
 		f.t.Errorf("unexpected path %s", r.URL.Path)
 	}
+}
+
+// take checks one queued event and counts a prediction once both events of its pair came,
+// in either order and in any requests.
+func (f *fakeCounters) take(e cloudevents.Event) {
+	require.Equal(f.t, "lg", e.Extension("inferenceservicename"))
+	switch e.Type {
+	case cloudevents.TypeKServeRequest:
+		var in struct {
+			Instances []map[string]any `json:"instances"`
+		}
+		require.NoError(f.t, json.Unmarshal(e.Data, &in))
+		require.Len(f.t, in.Instances, 1)
+		require.Len(f.t, in.Instances[0], testSpec().Features)
+	case cloudevents.TypeKServeResponse:
+		var out struct {
+			Predictions [][]float64 `json:"predictions"`
+		}
+		require.NoError(f.t, json.Unmarshal(e.Data, &out), string(e.Data))
+		require.Len(f.t, out.Predictions, 1)
+		require.Len(f.t, out.Predictions[0], 2, "class probabilities")
+		require.InDelta(f.t, 1, out.Predictions[0][0]+out.Predictions[0][1], 1e-9)
+	default:
+		f.t.Errorf("event type %q", e.Type)
+	}
+	if f.half == nil {
+		f.ids, f.half = map[string]bool{}, map[string]string{}
+	}
+	require.False(f.t, f.ids[e.ID], "ids are unique, and no event is sent twice")
+	other, ok := f.half[e.ID]
+	if !ok {
+		f.half[e.ID] = e.Type
+		return
+	}
+	require.NotEqual(f.t, other, e.Type, "a request and a response per prediction (KServe pairs by ce-id)")
+	delete(f.half, e.ID)
+	f.ids[e.ID] = true
+	f.preds++
+}
+
+func TestRunCloudEventsResendsTheRefusedTail(t *testing.T) {
+	// Each request of more than 301 events has its first 301 queued the first time it comes
+	// and is answered 429: a batch of 500 predictions (1,000 events) goes in as 301 (the
+	// request of prediction 151 in, its response not), 301, 301 and the last 97.
+	fv := &fakeCounters{t: t, queueOnly: 301, count: func(p, l int) (int, int, int) { return p, l, 0 }}
+	srv := httptest.NewServer(fv)
+	defer srv.Close()
+	clock := newFakeClock()
+	start := clock.Now()
+	rep, err := Run(t.Context(), Options{
+		URL: srv.URL, Spec: testSpec(), Transport: TransportCloudEvents, Count: 2500, BatchSize: 500, Concurrency: 1,
+		LabelRatio: 1, Settle: 5 * time.Second, Now: clock.Now, Sleep: clock.Sleep,
+	})
+	require.NoError(t, err)
+	p := rep.Predictions
+	require.Equal(t, int64(2500), p.Sent)
+	require.Equal(t, int64(2500), p.Accepted)
+	require.Zero(t, p.Failed)
+	require.Equal(t, int64(15), p.Throttled, "three 429s per batch")
+	require.Equal(t, int64(5), p.Requests, "429s are not requests, as over HTTP NDJSON")
+	require.True(t, rep.OK(), "%+v", p.Errors)
+	require.Len(t, fv.ids, 2500)
+	require.Empty(t, fv.half, "every pair completed")
+	require.GreaterOrEqual(t, clock.Now().Sub(start), 15*time.Second, "each resend waited Retry-After")
 }
 
 func TestRunCloudEventsCountsWhatVigilCounted(t *testing.T) {

@@ -229,11 +229,24 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			n := float64(len(events) - i)
 			h.metrics.refused.WithLabelValues("queue_full").Add(n)
 			w.Header().Set("Retry-After", "1")
-			httpError(w, http.StatusTooManyRequests, fmt.Sprintf("cloudevents queue is full (cloudevents.queue_size); %d of %d events refused", len(events)-i, len(events)))
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_ = json.NewEncoder(w).Encode(queueFull{
+				Error:  fmt.Sprintf("cloudevents queue is full (cloudevents.queue_size); %d of %d events refused", len(events)-i, len(events)),
+				Queued: i, Refused: len(events) - i,
+			})
 			return
 		}
 	}
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// queueFull is the answer 429: events are queued in request order, so the first Queued
+// were taken and the last Refused are the ones to send again.
+type queueFull struct {
+	Error   string `json:"error"`
+	Queued  int    `json:"queued"`
+	Refused int    `json:"refused"`
 }
 
 func httpError(w http.ResponseWriter, status int, msg string) {

@@ -285,6 +285,20 @@ func TestQueueFullRefusesWith429(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, hs.send(t, "kserve-v1-request.txt"))
 	require.Equal(t, http.StatusTooManyRequests, hs.send(t, "kserve-v1-response.txt"))
 	require.Equal(t, 1.0, testutil.ToFloat64(hs.h.metrics.refused.WithLabelValues("queue_full")))
+	// A batch gets its head queued and is told how much of its tail to send again.
+	batch := `[{"specversion":"1.0","id":"b1","type":"` + TypeKServeRequest + `","source":"s","data":{"instances":[[1,2,3,4]]}},` +
+		`{"specversion":"1.0","id":"b1","type":"` + TypeKServeResponse + `","source":"s","data":{"predictions":[1]}}]`
+	req, err := http.NewRequest(http.MethodPost, hs.srv.URL, strings.NewReader(batch))
+	require.NoError(t, err)
+	req.Header = http.Header{"Content-Type": {mediaBatch}}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	require.Equal(t, "1", resp.Header.Get("Retry-After"))
+	var answer map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&answer))
+	require.Equal(t, map[string]any{"error": "cloudevents queue is full (cloudevents.queue_size); 2 of 2 events refused", "queued": 0.0, "refused": 2.0}, answer)
 	close(sink.gate) // nothing accepted is lost once the sink moves again
 	require.Eventually(t, func() bool { p, _ := sink.got(); return len(p) == 1 }, 5*time.Second, 5*time.Millisecond)
 }
