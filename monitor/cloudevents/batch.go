@@ -2,10 +2,8 @@ package cloudevents
 
 import (
 	"bytes"
-	"encoding/base64"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -79,47 +77,23 @@ func structuredFast(dec *jsontext.Decoder, body []byte) (Event, bool) {
 			if err != nil {
 				return Event{}, false
 			}
-			switch name {
-			case "data_base64", "id", "type", "source", "specversion", "datacontenttype", "time":
+			if isAttribute(name) {
 				return Event{}, false // not a string: the general path says which attribute
 			}
 			s = string(v) // an extension that is a number or bool (or anything else) keeps its text
 		}
-		switch name {
-		case "data_base64":
-			dataB64 = s
-		case "id":
-			e.ID = s
-		case "type":
-			e.Type = s
-		case "source":
-			e.Source = s
-		case "specversion":
-			e.SpecVersion = s
-		case "datacontenttype":
-			e.ContentType = s
-		case "time":
-			e.Time, _ = time.Parse(time.RFC3339Nano, s)
-		default:
-			key := strings.ToLower(name)
-			if _, dup := e.Extensions[key]; dup || len(e.Extensions) >= maxExtensions {
-				return Event{}, false // which one wins is the general path's to say
-			}
-			e.Extensions[key] = s
+		if isAttribute(name) {
+			e.setAttribute(name, s, &dataB64)
+			continue
 		}
+		key := strings.ToLower(name)
+		if _, dup := e.Extensions[key]; dup || len(e.Extensions) >= maxExtensions {
+			return Event{}, false // which one wins is the general path's to say
+		}
+		e.Extensions[key] = s
 	}
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
 		return Event{}, false
 	}
-	if dataB64 != "" {
-		d, err := base64.StdEncoding.DecodeString(dataB64)
-		if err != nil {
-			return Event{}, false
-		}
-		e.Data = d
-	}
-	if bytes.Equal(e.Data, []byte("null")) {
-		e.Data = nil
-	}
-	return e, e.check() == nil
+	return e, e.finish(dataB64) == nil
 }

@@ -135,31 +135,16 @@ func parseStructured(b []byte) (Event, error) {
 	}
 	var dataB64 string
 	for name, raw := range m {
-		var err error
-		switch name {
-		case "data":
+		switch {
+		case name == "data":
 			e.Data = bytes.TrimSpace(raw)
-		case "data_base64":
-			dataB64, err = str(name, raw)
-		case "id":
-			e.ID, err = str(name, raw)
-		case "type":
-			e.Type, err = str(name, raw)
-		case "source":
-			e.Source, err = str(name, raw)
-		case "specversion":
-			e.SpecVersion, err = str(name, raw)
-		case "datacontenttype":
-			e.ContentType, err = str(name, raw)
-		case "time":
-			var s string
-			if s, err = str(name, raw); err == nil {
-				e.Time, _ = time.Parse(time.RFC3339Nano, s)
+		case isAttribute(name):
+			s, err := str(name, raw)
+			if err != nil {
+				return Event{}, err
 			}
-		default:
-			if len(e.Extensions) >= maxExtensions {
-				continue
-			}
+			e.setAttribute(name, s, &dataB64)
+		case len(e.Extensions) < maxExtensions:
 			var s string
 			if json.Unmarshal(raw, &s) == nil {
 				e.Extensions[strings.ToLower(name)] = s
@@ -167,21 +152,58 @@ func parseStructured(b []byte) (Event, error) {
 				e.Extensions[strings.ToLower(name)] = string(raw) // a number or bool
 			}
 		}
-		if err != nil {
-			return Event{}, err
-		}
 	}
+	if err := e.finish(dataB64); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// finish completes a structured-mode event: data_base64, when given, is the data, and a
+// null data is none; then the required attributes are checked.
+func (e *Event) finish(dataB64 string) error {
 	if dataB64 != "" {
 		d, err := base64.StdEncoding.DecodeString(dataB64)
 		if err != nil {
-			return Event{}, fmt.Errorf("structured mode: data_base64: %w", err)
+			return fmt.Errorf("structured mode: data_base64: %w", err)
 		}
 		e.Data = d
 	}
 	if bytes.Equal(e.Data, []byte("null")) {
 		e.Data = nil
 	}
-	return e, e.check()
+	return e.check()
+}
+
+// isAttribute reports whether name is a context attribute (or data_base64) of structured
+// mode, whose value must be a string, rather than an extension.
+func isAttribute(name string) bool {
+	switch name {
+	case "data_base64", "id", "type", "source", "specversion", "datacontenttype", "time":
+		return true
+	}
+	return false
+}
+
+// setAttribute sets the attribute name (isAttribute) to s; data_base64 goes to dataB64,
+// to be decoded once the whole event is read.
+func (e *Event) setAttribute(name, s string, dataB64 *string) {
+	switch name {
+	case "data_base64":
+		*dataB64 = s
+	case "id":
+		e.ID = s
+	case "type":
+		e.Type = s
+	case "source":
+		e.Source = s
+	case "specversion":
+		e.SpecVersion = s
+	case "datacontenttype":
+		e.ContentType = s
+	case "time":
+		e.Time, _ = time.Parse(time.RFC3339Nano, s)
+	}
 }
 
 func (e *Event) check() error {
