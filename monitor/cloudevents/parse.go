@@ -95,26 +95,16 @@ func parseBinary(h http.Header, body []byte) (Event, error) {
 			continue
 		}
 		v := values[0]
-		switch attr {
-		case "id":
-			e.ID = v
-		case "type":
-			e.Type = v
-		case "source":
-			e.Source = v
-		case "specversion":
-			e.SpecVersion = v
-		case "time":
-			e.Time, _ = time.Parse(time.RFC3339Nano, v)
-		case "datacontenttype":
+		switch {
+		case attr == "datacontenttype":
 			// Not a binary-mode header (Content-Type is), but tolerated.
 			if e.ContentType == "" {
 				e.ContentType = v
 			}
-		default:
-			if len(e.Extensions) < maxExtensions {
-				e.Extensions[attr] = v
-			}
+		case isAttribute(attr) && attr != "data_base64":
+			e.setAttribute(attr, v, nil)
+		case len(e.Extensions) < maxExtensions:
+			e.Extensions[attr] = v
 		}
 	}
 	return e, e.check()
@@ -186,7 +176,8 @@ func isAttribute(name string) bool {
 }
 
 // setAttribute sets the attribute name (isAttribute) to s; data_base64 goes to dataB64,
-// to be decoded once the whole event is read.
+// to be decoded once the whole event is read (binary mode, which has no data_base64,
+// passes nil).
 func (e *Event) setAttribute(name, s string, dataB64 *string) {
 	switch name {
 	case "data_base64":
