@@ -411,15 +411,13 @@ const (
 	contentTypeCloudEvents = "application/cloudevents-batch+json"
 )
 
-// send posts one batch of n events, retrying after each 429, and tallies the answer. It
-// returns the number accepted and the request's latency (0 when it got no answer). A
-// CloudEvents batch answered 202 was queued, all of it: its events count as accepted
-// until settle reads what vigil made of them. One answered 429 may have been queued in
-// part, so it is not sent again: settle finds what was.
-// send posts one batch of n predictions or labels and tallies vigil's answer. A CloudEvents
-// batch (contentType cloudevents) is a JSON array whose event objects begin at offs; a 429
-// that says how many of them vigil queued is answered by sending the rest again after
-// Retry-After.
+// send posts one batch of n predictions or labels, retrying after each 429, and tallies
+// the answer. It returns the number accepted and the request's latency (0 when it got no
+// answer). A CloudEvents batch is a JSON array whose event objects begin at offs; answered
+// 202 it was queued, all of it, and its events count as accepted until settle reads what
+// vigil made of them. A CloudEvents 429 that says how many events vigil queued is answered
+// by sending the rest again after Retry-After; one that does not fails the batch (settle
+// finds what was queued).
 func (r *runner) send(ctx context.Context, t *kindTally, target, contentType string, body []byte, n int, offs []int) (int64, time.Duration) {
 	ce := contentType == contentTypeCloudEvents
 	for {
@@ -523,7 +521,6 @@ func parseAnswer(status int, raw []byte, n int) (answer, error) {
 	return out, nil
 }
 
-// answerMessage is the error vigil's answer gives, or the start of the answer.
 // refusedTail reads vigil's 429 to a CloudEvents batch: vigil queues a request's events in
 // order, and its answer says how many it queued and how many it refused. It returns the
 // batch of the refused events and their offsets, or false when the answer does not say
@@ -533,7 +530,7 @@ func refusedTail(raw, body []byte, offs []int) ([]byte, []int, bool) {
 		Queued  *int `json:"queued"`
 		Refused int  `json:"refused"`
 	}
-	if json.Unmarshal(raw, &a) != nil || a.Queued == nil || a.Refused <= 0 || *a.Queued+a.Refused != len(offs) {
+	if json.Unmarshal(raw, &a) != nil || a.Queued == nil || *a.Queued < 0 || a.Refused <= 0 || *a.Queued+a.Refused != len(offs) {
 		return nil, nil, false
 	}
 	start := offs[*a.Queued]
@@ -547,6 +544,7 @@ func refusedTail(raw, body []byte, offs []int) ([]byte, []int, bool) {
 	return tail, tailOffs, true
 }
 
+// answerMessage is the error vigil's answer gives, or the start of the answer.
 func answerMessage(raw []byte) string {
 	var a ingestAnswer
 	if json.Unmarshal(raw, &a) == nil && strings.TrimSpace(a.Error) != "" {

@@ -155,6 +155,25 @@ func TestRunCloudEventsResendsTheRefusedTail(t *testing.T) {
 	require.GreaterOrEqual(t, clock.Now().Sub(start), 15*time.Second, "each resend waited Retry-After")
 }
 
+func TestRefusedTail(t *testing.T) {
+	body := []byte(`[{"a":1},{"b":2},{"c":3}]`)
+	offs := []int{1, 9, 17}
+	tail, tailOffs, ok := refusedTail([]byte(`{"error":"full","queued":1,"refused":2}`), body, offs)
+	require.True(t, ok)
+	require.Equal(t, `[{"b":2},{"c":3}]`, string(tail))
+	require.Equal(t, []int{1, 9}, tailOffs)
+	for _, answer := range []string{
+		`{"error":"full"}`,                        // an older vigil: no counts
+		`{"error":"full","queued":1,"refused":1}`, // does not add up to the batch
+		`{"error":"full","queued":-1,"refused":4}`,
+		`{"error":"full","queued":3,"refused":0}`,
+		`not json`,
+	} {
+		_, _, ok := refusedTail([]byte(answer), body, offs)
+		require.False(t, ok, answer)
+	}
+}
+
 func TestRunCloudEventsCountsWhatVigilCounted(t *testing.T) {
 	for _, tc := range []struct {
 		name                                 string
