@@ -188,24 +188,15 @@ func (m *Monitor) apply(_ context.Context, st *engineState, kind eventKind, body
 	m.applyMu.RLock()
 	func() {
 		defer m.applyMu.RUnlock() // a panic must not leave reloads (and then ingest) waiting
-		switch {
-		case kind == kindPrediction && pipelined:
-			pl := m.pipes.prediction()
-			pl.run(func(fn func(int, *event.Prediction)) {
+		if kind == kindPrediction {
+			decodeApply(&m.pipes.preds, pipelined, predictionOps, func(fn func(int, *event.Prediction)) {
 				records, decErrs, err = dec.Predictions(body, f, urlModel, fn)
-			}, predictionOps, addPrediction)
-			m.pipes.preds.Put(pl)
-		case kind == kindPrediction:
-			records, decErrs, err = dec.Predictions(body, f, urlModel, addPrediction)
-		case pipelined:
-			pl := m.pipes.label()
-			pl.run(func(fn func(int, *event.Label)) {
-				records, decErrs, err = dec.Labels(body, f, urlModel, fn)
-			}, labelOps, addLabel)
-			m.pipes.labels.Put(pl)
-		default:
-			records, decErrs, err = dec.Labels(body, f, urlModel, addLabel)
+			}, addPrediction)
+			return
 		}
+		decodeApply(&m.pipes.labels, pipelined, labelOps, func(fn func(int, *event.Label)) {
+			records, decErrs, err = dec.Labels(body, f, urlModel, fn)
+		}, addLabel)
 	}()
 	if accepted > 0 && m.durable != nil {
 		if serr := m.syncLog(); serr != nil {

@@ -9,8 +9,8 @@ import (
 // A large NDJSON body is decoded on the request's goroutine and applied on a second one,
 // a chunk of records at a time, so that decoding the next records overlaps applying the
 // last: a request's latency becomes about the larger of the two instead of their sum
-// when a core is free (docs/performance.md, "Decoding and applying at once"). Records are applied in body
-// order, one goroutine at a time, exactly as without the pipeline.
+// when a core is free (docs/performance.md, "Decoding and applying at once"). Records
+// are applied in body order, one goroutine at a time, exactly as without the pipeline.
 
 const (
 	// pipelineMinBytes is the smallest body worth a second goroutine (about 100 records).
@@ -168,16 +168,17 @@ type pipelines struct {
 	labels sync.Pool // of *pipeline[event.Label]
 }
 
-func (ps *pipelines) prediction() *pipeline[event.Prediction] {
-	if p, ok := ps.preds.Get().(*pipeline[event.Prediction]); ok {
-		return p
+// decodeApply calls decode with apply, or, when pipelined, runs it through a pipeline
+// from pool (whose pipelines carry records of type T) so that applying overlaps decoding.
+func decodeApply[T any](pool *sync.Pool, pipelined bool, ops recordOps[T], decode func(fn func(int, *T)), apply func(int, *T)) {
+	if !pipelined {
+		decode(apply)
+		return
 	}
-	return newPipeline[event.Prediction]()
-}
-
-func (ps *pipelines) label() *pipeline[event.Label] {
-	if p, ok := ps.labels.Get().(*pipeline[event.Label]); ok {
-		return p
+	pl, ok := pool.Get().(*pipeline[T])
+	if !ok {
+		pl = newPipeline[T]()
 	}
-	return newPipeline[event.Label]()
+	pl.run(decode, ops, apply)
+	pool.Put(pl) // not after a panic: that pipeline is dropped
 }

@@ -47,22 +47,9 @@ func (r *record) appendJSON(b []byte) []byte {
 		b = appendQuoted(b, r.Timestamp)
 	}
 	if len(r.Features) > 0 {
-		slices.SortStableFunc(r.Features, func(x, y feature) int { return cmp.Compare(x.name, y.name) })
-		b = append(b, `,"features":{`...)
-		first := true
-		for i, f := range r.Features {
-			if i+1 < len(r.Features) && r.Features[i+1].name == f.name {
-				continue // a later value of the same name wins, as in a map
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendQuoted(b, f.name)
-			b = append(b, ':')
-			b = appendValue(b, f.value)
-		}
-		b = append(b, '}')
+		b = append(b, `,"features":`...)
+		b = appendObject(b, r.Features, func(f feature) string { return f.name },
+			func(b []byte, f feature) []byte { return appendValue(b, f.value) })
 	}
 	if r.Prediction != nil {
 		b = append(b, `,"prediction":`...)
@@ -73,24 +60,33 @@ func (r *record) appendJSON(b []byte) []byte {
 		b = appendFloat(b, r.Score)
 	}
 	if len(r.Scores) > 0 {
-		slices.SortStableFunc(r.Scores, func(x, y classScore) int { return cmp.Compare(x.class, y.class) })
-		b = append(b, `,"scores":{`...)
-		first := true
-		for i, s := range r.Scores {
-			if i+1 < len(r.Scores) && r.Scores[i+1].class == s.class {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendQuoted(b, s.class)
-			b = append(b, ':')
-			b = appendFloat(b, s.p)
-		}
-		b = append(b, '}')
+		b = append(b, `,"scores":`...)
+		b = appendObject(b, r.Scores, func(s classScore) string { return s.class },
+			func(b []byte, s classScore) []byte { return appendFloat(b, s.p) })
 	}
 	return append(b, '}', '\n')
+}
+
+// appendObject writes members as the JSON object encoding/json writes for a map of them:
+// sorted by key, a repeated key keeping its last value. It sorts members.
+func appendObject[M any](b []byte, members []M, key func(M) string, value func([]byte, M) []byte) []byte {
+	slices.SortStableFunc(members, func(x, y M) int { return cmp.Compare(key(x), key(y)) })
+	b = append(b, '{')
+	first := true
+	for i, m := range members {
+		k := key(m)
+		if i+1 < len(members) && key(members[i+1]) == k {
+			continue // a later value of the same key wins, as in a map
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendQuoted(b, k)
+		b = append(b, ':')
+		b = value(b, m)
+	}
+	return append(b, '}')
 }
 
 // appendLabel appends one label record as an NDJSON line.
